@@ -1,0 +1,16 @@
+"""Dataset specs, validation, data-quality profiling and datasets."""
+
+from riskmodels.data import datasets
+from riskmodels.data._quality import DataQualityReport, check_quality
+from riskmodels.data._read import read_frame
+from riskmodels.data._spec import DatasetSpec, FeatureSpec, ProtectedAttribute
+
+__all__ = [
+    "DataQualityReport",
+    "DatasetSpec",
+    "FeatureSpec",
+    "ProtectedAttribute",
+    "check_quality",
+    "datasets",
+    "read_frame",
+]
