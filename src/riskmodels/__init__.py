@@ -14,15 +14,20 @@ from riskmodels.data import (
     check_quality,
 )
 
+from riskmodels.modeling import Evidence, RiskModel, split
+
 __version__ = "0.1.0"
 
 __all__ = [
     "DataQualityReport",
     "DatasetSpec",
+    "Evidence",
     "FeatureSpec",
     "ProtectedAttribute",
+    "RiskModel",
     "__version__",
     "check_quality",
     "datasets",
     "errors",
+    "split",
 ]

@@ -1,0 +1,282 @@
+"""Evidence: everything known about how well a fitted model works, with uncertainty."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from riskmodels.data._quality import DataQualityReport, check_quality
+from riskmodels.modeling._split import SPLIT_ATTR
+
+if TYPE_CHECKING:
+    from riskmodels.fairness import FairnessAudit, ProxyScan
+    from riskmodels.metrics import PerformanceReport
+    from riskmodels.modeling._model import RiskModel
+
+__all__ = ["Evidence", "build_evidence"]
+
+SCHEMA_VERSION = 1
+#: Metrics shown side by side with the baseline, in reading order.
+HEADLINE = ("auc", "average_precision", "brier", "brier_skill", "ece_uniform",
+            "calibration_slope", "calibration_intercept", "oe_ratio", "tpr", "fpr", "ppv")
+
+
+@dataclass
+class Evidence:
+    """Performance, fairness, proxies and explanations of one model on held-out data.
+
+    Built by ``RiskModel.assess``. Every estimate carries its n and a bootstrap CI; an
+    undefined estimate is NaN with a status, never 0. Serialises to JSON losslessly
+    (:meth:`to_json` / :meth:`from_json`).
+    """
+
+    model_name: str
+    model_version: str
+    estimator: str
+    calibration: str | None
+    created_at: str
+    split: dict[str, Any]
+    evaluation_window: list[str] | None
+    threshold: float
+    n_boot: int
+    confidence: float
+    performance: PerformanceReport
+    baseline: PerformanceReport
+    baseline_features: list[str]
+    quality: DataQualityReport
+    fairness: FairnessAudit | None = None
+    proxies: ProxyScan | None = None
+    importance: pd.DataFrame | None = None
+    notes: list[str] = field(default_factory=list)
+
+    # ------------------------------------------------------------------ shortcuts
+    @property
+    def n(self) -> int:
+        """Rows in the evaluation set."""
+        return self.performance.n
+
+    @property
+    def n_events(self) -> int:
+        """Events (positives) in the evaluation set."""
+        return self.performance.n_pos
+
+    @property
+    def n_nonevents(self) -> int:
+        """Non-events in the evaluation set."""
+        return self.performance.n_neg
+
+    def metric(self, name: str, *, baseline: bool = False) -> Any:
+        """The :class:`~riskmodels.metrics.Estimate` called ``name``."""
+        return (self.baseline if baseline else self.performance).metrics[name]
+
+    def summary(self) -> pd.DataFrame:
+        """Model against baseline: value and CI of each headline metric, and the gain."""
+        rows = []
+        for m in HEADLINE:
+            a, b = self.metric(m), self.metric(m, baseline=True)
+            rows.append({"metric": m, "model": a.value, "model_lo": a.lo, "model_hi": a.hi,
+                         "baseline": b.value, "baseline_lo": b.lo, "baseline_hi": b.hi,
+                         "difference": a.value - b.value, "status": a.status})
+        return pd.DataFrame(rows)
+
+    # ------------------------------------------------------------------ serialisation
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form (NaN encoded as null)."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "model_name": self.model_name,
+            "model_version": self.model_version,
+            "estimator": self.estimator,
+            "calibration": self.calibration,
+            "created_at": self.created_at,
+            "split": self.split,
+            "evaluation_window": self.evaluation_window,
+            "threshold": self.threshold,
+            "n_boot": self.n_boot,
+            "confidence": self.confidence,
+            "performance": self.performance.to_dict(),
+            "baseline": self.baseline.to_dict(),
+            "baseline_features": self.baseline_features,
+            "quality": self.quality.to_dict(),
+            "fairness": None if self.fairness is None else json.loads(self.fairness.to_json()),
+            "proxies": None if self.proxies is None else json.loads(self.proxies.to_json()),
+            "importance": None if self.importance is None else _frame_to_records(self.importance),
+            "notes": self.notes,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Evidence:
+        """Inverse of :meth:`to_dict`."""
+        from riskmodels.fairness import FairnessAudit, ProxyScan
+        from riskmodels.metrics import PerformanceReport
+
+        d = dict(d)
+        d.pop("schema_version", None)
+        d["performance"] = PerformanceReport.from_dict(d["performance"])
+        d["baseline"] = PerformanceReport.from_dict(d["baseline"])
+        d["quality"] = DataQualityReport.from_dict(d["quality"])
+        if d.get("fairness") is not None:
+            d["fairness"] = FairnessAudit.from_json(json.dumps(d["fairness"]))
+        if d.get("proxies") is not None:
+            d["proxies"] = ProxyScan.from_json(json.dumps(d["proxies"]))
+        if d.get("importance") is not None:
+            d["importance"] = _frame_from_records(d["importance"])
+        return cls(**d)
+
+    def to_json(self, path: str | None = None) -> str:
+        """JSON text (written atomically to ``path`` when given)."""
+        text = json.dumps(self.to_dict(), indent=1, allow_nan=False)
+        if path is not None:
+            from riskmodels._io import atomic_write_text
+
+            atomic_write_text(path, text)
+        return text
+
+    @classmethod
+    def from_json(cls, text_or_path: str) -> Evidence:
+        """Read evidence from JSON text or a path to a JSON file."""
+        text = text_or_path
+        if not text.lstrip().startswith("{"):
+            with open(text_or_path, encoding="utf-8") as fh:
+                text = fh.read()
+        return cls.from_dict(json.loads(text))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Evidence) and self.to_dict() == other.to_dict()
+
+    # ------------------------------------------------------------------ display
+    def _repr_html_(self) -> str:
+        s = self.summary()
+
+        def fmt(v: float, lo: float, hi: float) -> str:
+            if np.isnan(v):
+                return "NaN"
+            return f"{v:.3f} ({lo:.3f}&ndash;{hi:.3f})"
+
+        rows = "".join(
+            f"<tr><td>{r.metric}</td><td>{fmt(r.model, r.model_lo, r.model_hi)}</td>"
+            f"<td>{fmt(r.baseline, r.baseline_lo, r.baseline_hi)}</td>"
+            f"<td>{html.escape(r.status)}</td></tr>" for r in s.itertuples())
+        pct = int(round(self.confidence * 100))
+        return (f"<div><h4>Evidence: {html.escape(self.model_name)} "
+                f"(version {html.escape(self.model_version)})</h4>"
+                f"<p>n = {self.n:,} ({self.n_events:,} events, {self.n_nonevents:,} "
+                f"non-events); split: {html.escape(str(self.split.get('method')))}; "
+                f"threshold {self.threshold:.3f}; {pct}% bootstrap CIs "
+                f"({self.n_boot} replicates).</p>"
+                f"<table><thead><tr><th>metric</th><th>model</th><th>baseline "
+                f"({html.escape(', '.join(self.baseline_features))})</th><th>status</th>"
+                f"</tr></thead><tbody>{rows}</tbody></table></div>")
+
+    def plot_roc(self, ax: Any = None) -> Any:
+        """ROC curves of the model and the baseline (scikit-learn ``RocCurveDisplay``).
+
+        Returns the model's display; both curves are drawn on ``display.ax_``.
+        """
+        from sklearn.metrics import RocCurveDisplay
+
+        shown = None
+        for label, rep in ((self.model_name, self.performance), ("baseline", self.baseline)):
+            disp = RocCurveDisplay(fpr=np.asarray(rep.roc["fpr"]), tpr=np.asarray(rep.roc["tpr"]),
+                                   roc_auc=rep.metrics["auc"].value, name=label)
+            disp.plot(ax=ax if shown is None else shown.ax_, plot_chance_level=shown is None)
+            shown = shown or disp
+        shown.ax_.set_title(f"ROC on held-out data (n = {self.n:,}, {self.n_events:,} events)")
+        return shown
+
+    def plot_calibration(self, ax: Any = None, strategy: str = "uniform") -> Any:
+        """Reliability diagram of the model and the baseline (``CalibrationDisplay``).
+
+        ``strategy`` is ``"uniform"`` (10 equal-width bins) or ``"quantile"`` (equal mass).
+        """
+        from sklearn.calibration import CalibrationDisplay
+
+        shown = None
+        for label, rep in ((self.model_name, self.performance), ("baseline", self.baseline)):
+            bins = rep.reliability[strategy]
+            keep = np.asarray(bins["count"]) > 0
+            disp = CalibrationDisplay(prob_true=np.asarray(bins["observed"])[keep],
+                                      prob_pred=np.asarray(bins["predicted"])[keep],
+                                      y_prob=np.asarray(bins["predicted"])[keep],
+                                      estimator_name=label)
+            disp.plot(ax=ax if shown is None else shown.ax_, ref_line=shown is None)
+            shown = shown or disp
+        shown.ax_.set_title(f"Calibration on held-out data ({strategy} bins)")
+        shown.ax_.set_xlabel("Mean predicted risk")
+        shown.ax_.set_ylabel("Observed share with an incident")
+        return shown
+
+
+def _frame_to_records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()}
+            for r in df.to_dict(orient="records")]
+
+
+def _frame_from_records(records: list[dict[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame.from_records(records).fillna(np.nan).infer_objects()
+
+
+def build_evidence(model: RiskModel, test: pd.DataFrame, *, threshold: float | None,
+                   n_boot: int, confidence: float, random_state: int | None,
+                   fairness: bool, explain: bool | int, split_method: str | None) -> Evidence:
+    """Assemble :class:`Evidence` for a fitted model on labelled ``test`` data."""
+    from riskmodels.metrics import performance_report
+
+    spec = model.spec
+    test = spec.validate(test, require_protected=fairness)
+    quality = check_quality(test, spec, raise_on_serious=False)
+    y = test[spec.target].astype(int).to_numpy()
+    thr = model.threshold_ if threshold is None else float(threshold)
+    scores = model._predict_proba(test)
+    kw = dict(threshold=thr, n_boot=n_boot, confidence=confidence, random_state=random_state)
+    perf = performance_report(y, scores, **kw)
+    base = performance_report(y, model._baseline_proba(test), **kw)
+
+    split = dict(test.attrs.get(SPLIT_ATTR, {}))
+    if split_method is not None:
+        split["method"] = split_method
+    split.setdefault("method", "unknown")
+    window = None
+    if spec.time is not None:
+        t = pd.to_datetime(test[spec.time])
+        window = [str(t.min().date()), str(t.max().date())]
+    notes = []
+    if split["method"] in ("unknown", "random"):
+        notes.append(f"The test set was split {split['method']}ly, not by time or person: "
+                     "performance on future people may be lower.")
+
+    audit = proxies = importance = None
+    if fairness and spec.protected:
+        from riskmodels.fairness import audit as fairness_audit
+        from riskmodels.fairness import proxy_scan
+
+        audit = fairness_audit(y, scores, test[spec.protected_names], threshold=thr,
+                               n_boot=n_boot, confidence=confidence, random_state=random_state)
+        proxies = proxy_scan(test, model.features_, test[spec.protected_names],
+                             random_state=0 if random_state is None else random_state)
+    if explain:
+        from riskmodels.explain import explain as shap_explain
+
+        n_rows = len(test) if explain is True else min(int(explain), len(test))
+        rng = np.random.default_rng(random_state)
+        rows = np.sort(rng.choice(len(test), size=n_rows, replace=False))
+        flagged = () if proxies is None else tuple(proxies.flagged_features)
+        exps = shap_explain(model.base_estimator_, test, spec, rows=rows, proxies=flagged,
+                            progress=False)
+        importance = exps.global_importance(random_state=0)
+
+    return Evidence(
+        model_name=model.display_name, model_version=model.version_,
+        estimator=model.estimator_name, calibration=model.calibration,
+        created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        split=split, evaluation_window=window, threshold=thr, n_boot=n_boot,
+        confidence=confidence, performance=perf, baseline=base,
+        baseline_features=list(model.baseline_features_), quality=quality,
+        fairness=audit, proxies=proxies, importance=importance, notes=notes,
+    )
