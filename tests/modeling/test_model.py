@@ -1,0 +1,134 @@
+"""RiskModel fitting: validation, calibration without leakage, profile, guardrails."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import make_column_transformer
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+import riskmodels as rm
+from riskmodels.errors import DataQualityError, NotFittedError, SchemaError
+
+
+@pytest.fixture(scope="module")
+def data(sim):
+    frame, spec, _ = sim(1500, months=4, seed=3)
+    train, test = rm.split(frame, spec)
+    return frame, spec, train, test
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    _, spec, train, _ = data
+    return rm.RiskModel(spec, estimator="logistic", random_state=0).fit(train)
+
+
+def test_fit_records_state(fitted, data):
+    _, spec, train, test = data
+    m = fitted
+    assert isinstance(m.estimator_, CalibratedClassifierCV)
+    # ensemble=False: one base model fit on all the training data, not k fold models
+    assert len(m.estimator_.calibrated_classifiers_) == 1
+    assert m.base_estimator_ is m.estimator_.calibrated_classifiers_[0].estimator
+    assert m.features_ == spec.feature_names and "sex" not in m.features_
+    assert m.n_train_ == len(train)
+    assert len(m.training_sha256_) == 64
+    assert set(m.profile_.features) == set(spec.feature_names)
+    assert m.training_window_[1] < str(test.snapshot_date.min().date())
+    assert 0 < m.threshold_ < 1
+    # default baseline: the two features with the highest univariate AUC
+    assert set(m.baseline_features_) == {"ideation", "prior"}
+    assert m.fit_times_["total_seconds"] > 0
+
+
+def test_training_sha_changes_with_data(data, fitted):
+    _, spec, train, _ = data
+    other = train.copy()
+    other.loc[other.index[0], "age"] += 1
+    cols = spec.columns(protected=False)
+    assert rm.modeling.frame_sha256(train, cols) == fitted.training_sha256_
+    assert rm.modeling.frame_sha256(other, cols) != fitted.training_sha256_
+
+
+def test_no_public_scoring_method(fitted):
+    public = {n for n in dir(fitted) if not n.startswith("_")}
+    assert not public & {"predict", "predict_proba", "score", "decision_function",
+                         "transform"}
+
+
+def test_fit_rejects_bad_frame(data):
+    _, spec, train, _ = data
+    with pytest.raises(SchemaError) as exc:
+        rm.RiskModel(spec).fit(train.drop(columns="wing"))
+    assert exc.value.columns == ["wing"]
+
+
+def test_one_class_target_is_named(data):
+    _, spec, train, _ = data
+    with pytest.raises(DataQualityError) as exc:
+        rm.RiskModel(spec).fit(train.assign(incident=0))
+    assert exc.value.column == "incident"
+
+
+def test_assess_before_fit(data):
+    _, spec, _, test = data
+    with pytest.raises(NotFittedError, match="fit"):
+        rm.RiskModel(spec).assess(test)
+
+
+def test_bad_parameters(data):
+    _, spec, train, _ = data
+    with pytest.raises(SchemaError, match="calibration"):
+        rm.RiskModel(spec, calibration="platt").fit(train)
+    with pytest.raises(SchemaError, match="unknown preset"):
+        rm.RiskModel(spec, estimator="xgboost").fit(train)
+    with pytest.raises(SchemaError, match="not a scikit-learn classifier"):
+        rm.RiskModel(spec, estimator=OneHotEncoder()).fit(train)
+
+
+@pytest.mark.parametrize("calibration", ["sigmoid", None])
+def test_other_estimators_and_calibrations(data, calibration):
+    _, spec, train, _ = data
+    m = rm.RiskModel(spec, estimator=RandomForestClassifier(n_estimators=10, random_state=0),
+                     calibration=calibration, random_state=0).fit(train)
+    p = m._predict_proba(train)
+    assert p.shape == (len(train),) and np.all((p >= 0) & (p <= 1))
+
+
+def test_user_pipeline_is_used_as_is(data):
+    _, spec, train, _ = data
+    pipe = make_pipeline(
+        make_column_transformer((OneHotEncoder(), ["wing"]), remainder="passthrough"),
+        LogisticRegression(max_iter=1000),
+    )
+    m = rm.RiskModel(spec, estimator=pipe, calibration=None).fit(train)
+    assert m.estimator_ is not pipe  # cloned: the caller's object is untouched
+    assert not hasattr(pipe, "classes_")
+
+
+def test_protected_feature_with_justification_is_used(sim):
+    frame, spec, _ = sim(300, months=2)
+    feats = [*spec.features, rm.FeatureSpec(name="sex", kind="categorical",
+                                            description="Sex",
+                                            justification="Separate estates; reviewed")]
+    spec2 = spec.model_copy(update={"features": feats})
+    m = rm.RiskModel(spec2, estimator="logistic").fit(frame)
+    assert "sex" in m.features_
+
+
+def test_caller_frame_not_mutated(data):
+    _, spec, train, _ = data
+    before = train.copy()
+    rm.RiskModel(spec, estimator="logistic").fit(train)
+    assert train.equals(before)
+
+
+def test_repr_and_make_estimator(fitted):
+    assert "fitted" in repr(fitted)
+    assert "unfitted" in repr(rm.RiskModel(fitted.spec))
+    assert not hasattr(fitted.make_estimator(), "classes_")
