@@ -1,4 +1,13 @@
-"""Performance metrics and bootstrap confidence intervals, computed from count tables."""
+"""Performance metrics and bootstrap CIs, computed from count tables.
+
+Exact point metrics (:func:`roc_auc`, :func:`average_precision`, :func:`brier`,
+:func:`brier_skill`, :func:`ece`, :func:`calibration_slope_intercept`, :func:`oe_ratio`,
+:func:`reliability_curve`, :func:`confusion_at_threshold`, :func:`roc_curve_points`), and
+:func:`performance_report`, which puts them all in a :class:`PerformanceReport` of
+:class:`Estimate` values with bootstrap confidence intervals. The count core
+(:func:`auc_from_counts`, :func:`multinomial_resample`, ...) is shared with the fairness
+audit.
+"""
 
 from riskmodels.metrics._counts import (
     auc_from_counts,
@@ -7,11 +16,43 @@ from riskmodels.metrics._counts import (
     quantile_bins,
     safe_ratio,
 )
+from riskmodels.metrics._performance import (
+    average_precision,
+    brier,
+    brier_skill,
+    calibration_slope_intercept,
+    confusion_at_threshold,
+    ece,
+    oe_ratio,
+    reliability_curve,
+    roc_auc,
+    roc_curve_points,
+)
+from riskmodels.metrics._report import (
+    Estimate,
+    PerformanceReport,
+    performance_report,
+    roc_auc_ci,
+)
 
 __all__ = [
+    "Estimate",
+    "PerformanceReport",
     "auc_from_counts",
+    "average_precision",
+    "brier",
+    "brier_skill",
+    "calibration_slope_intercept",
+    "confusion_at_threshold",
+    "ece",
     "exact_bins",
     "multinomial_resample",
+    "oe_ratio",
+    "performance_report",
     "quantile_bins",
+    "reliability_curve",
+    "roc_auc",
+    "roc_auc_ci",
+    "roc_curve_points",
     "safe_ratio",
 ]

@@ -201,9 +201,9 @@ class Evidence:
         for label, rep in ((self.model_name, self.performance), ("baseline", self.baseline)):
             bins = rep.reliability[strategy]
             keep = np.asarray(bins["count"]) > 0
-            disp = CalibrationDisplay(prob_true=np.asarray(bins["observed"])[keep],
-                                      prob_pred=np.asarray(bins["predicted"])[keep],
-                                      y_prob=np.asarray(bins["predicted"])[keep],
+            pred = np.asarray(bins["mean_predicted"], dtype=float)[keep]
+            disp = CalibrationDisplay(prob_true=np.asarray(bins["observed_rate"])[keep],
+                                      prob_pred=pred, y_prob=pred,
                                       estimator_name=label)
             disp.plot(ax=ax if shown is None else shown.ax_, ref_line=shown is None)
             shown = shown or disp
