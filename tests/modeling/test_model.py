@@ -132,3 +132,19 @@ def test_repr_and_make_estimator(fitted):
     assert "fitted" in repr(fitted)
     assert "unfitted" in repr(rm.RiskModel(fitted.spec))
     assert not hasattr(fitted.make_estimator(), "classes_")
+
+
+def test_large_training_sets_calibrate_on_a_held_out_share(data, monkeypatch):
+    from sklearn.frozen import FrozenEstimator
+
+    from riskmodels.modeling import _model
+
+    _, spec, train, _ = data
+    monkeypatch.setattr(_model, "HOLDOUT_FROM", 1000)
+    m = rm.RiskModel(spec, estimator="logistic", random_state=0).fit(train)
+    assert "held-out" in m.calibration_scheme_
+    inner = m.estimator_.calibrated_classifiers_[0].estimator
+    assert isinstance(inner, FrozenEstimator) and inner.estimator is m.base_estimator_
+    fit_idx, cal_idx = m._holdout(train, train.incident.to_numpy())
+    people = train.person_id.to_numpy()
+    assert not set(people[fit_idx]) & set(people[cal_idx])
