@@ -37,9 +37,12 @@ def main() -> int:
         for bench in module.BENCHMARKS:
             print(f"running {path.stem}.{bench.__name__} ...", flush=True)
             for r in bench():
-                print(f"  {r.name}: ours {_fmt(r.ours, r.unit)}, {r.anchor_name} "
-                      f"{_fmt(r.anchor, r.unit)}, ratio {r.ratio:.2f}x "
-                      f"(target {r.target or '-'}; met {r.met})", flush=True)
+                print(
+                    f"  {r.name}: ours {_fmt(r.ours, r.unit)}, {r.anchor_name} "
+                    f"{_fmt(r.anchor, r.unit)}, ratio {r.ratio:.2f}x "
+                    f"(target {r.target or '-'}; met {r.met})",
+                    flush=True,
+                )
                 results.append((path.stem, r))
     lines = [
         "# Benchmark results",

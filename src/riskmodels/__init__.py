@@ -13,7 +13,6 @@ from riskmodels.data import (
     ProtectedAttribute,
     check_quality,
 )
-
 from riskmodels.modeling import Evidence, RiskModel, split
 
 __version__ = "0.1.0"

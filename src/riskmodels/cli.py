@@ -25,7 +25,7 @@ def _fail(err: RiskModelsError) -> None:
     raise typer.Exit(code=2)
 
 
-def _fmt_ci(est) -> str:  # noqa: ANN001 - an Estimate
+def _fmt_ci(est) -> str:
     if np.isnan(est.value):
         return f"NaN ({est.status})"
     return f"{est.value:.3f} ({est.lo:.3f}-{est.hi:.3f})"
@@ -56,8 +56,9 @@ def _rates_table(frame: pd.DataFrame, by: str, target: str) -> Table:
     for col in (by, "rows", "people", "rate"):
         table.add_column(col)
     g = frame.groupby(by, observed=True)
-    stats = pd.DataFrame({"rows": g.size(), "people": g["person_id"].nunique(),
-                          "rate": g[target].mean()})
+    stats = pd.DataFrame(
+        {"rows": g.size(), "people": g["person_id"].nunique(), "rate": g[target].mean()}
+    )
     for key, r in stats.iterrows():
         table.add_row(str(key), f"{int(r.rows):,}", f"{int(r.people):,}", f"{r.rate:.1%}")
     return table
@@ -76,22 +77,27 @@ def demo(
 
     try:
         console.rule("[bold]1. Synthetic data")
-        frame, spec = rm.datasets.make_prison_incidents(n_people=n_people, outcome=outcome,
-                                                        seed=seed, months=months)
+        frame, spec = rm.datasets.make_prison_incidents(
+            n_people=n_people, outcome=outcome, seed=seed, months=months
+        )
         frame = spec.validate(frame)
         rm.check_quality(frame, spec)
-        console.print(f"{len(frame):,} person-month rows, {frame[spec.person].nunique():,} "
-                      f"people, {len(spec.features)} features; outcome "
-                      f"[bold]{spec.target}[/] ({spec.target_description}); "
-                      f"base rate {frame[spec.target].mean():.2%}. Spec validated.")
+        console.print(
+            f"{len(frame):,} person-month rows, {frame[spec.person].nunique():,} "
+            f"people, {len(spec.features)} features; outcome "
+            f"[bold]{spec.target}[/] ({spec.target_description}); "
+            f"base rate {frame[spec.target].mean():.2%}. Spec validated."
+        )
         console.print(_rates_table(frame, "sex", spec.target))
         console.print(_rates_table(frame, "ethnicity", spec.target))
 
         console.rule("[bold]2. Train and assess")
         train, test = rm.split(frame, spec)
         info = test.attrs["riskmodels_split"]
-        console.print(f"{info['method']} split: train {info['n_train']:,} rows, test "
-                      f"{info['n_test']:,} rows (test window {info.get('test_window')})")
+        console.print(
+            f"{info['method']} split: train {info['n_train']:,} rows, test "
+            f"{info['n_test']:,} rows (test window {info.get('test_window')})"
+        )
         model = rm.RiskModel(spec, estimator="hgb", random_state=seed).fit(train)
         console.print(f"fitted {model!r} in {model.fit_times_['total_seconds']:.1f} s")
         evidence = model.assess(test, n_boot=n_boot)
@@ -99,7 +105,9 @@ def demo(
         for col in ("metric", "HGB model", f"baseline ({', '.join(evidence.baseline_features)})"):
             table.add_column(col)
         for m in ("auc", "brier_skill", "calibration_slope", "calibration_intercept"):
-            table.add_row(m, _fmt_ci(evidence.metric(m)), _fmt_ci(evidence.metric(m, baseline=True)))
+            table.add_row(
+                m, _fmt_ci(evidence.metric(m)), _fmt_ci(evidence.metric(m, baseline=True))
+            )
         console.print(table)
         if evidence.importance is not None:
             top = evidence.importance.head(5)

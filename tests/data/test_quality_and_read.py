@@ -13,10 +13,15 @@ from riskmodels.errors import DataQualityError, SchemaError
 @pytest.fixture
 def spec():
     return rm.DatasetSpec(
-        name="q", target="y", target_description="event", id="i",
-        features=[rm.FeatureSpec(name="x", kind="numeric", description="x"),
-                  rm.FeatureSpec(name="c", kind="categorical", description="c"),
-                  rm.FeatureSpec(name="k", kind="numeric", description="constant")],
+        name="q",
+        target="y",
+        target_description="event",
+        id="i",
+        features=[
+            rm.FeatureSpec(name="x", kind="numeric", description="x"),
+            rm.FeatureSpec(name="c", kind="categorical", description="c"),
+            rm.FeatureSpec(name="k", kind="numeric", description="constant"),
+        ],
     )
 
 
@@ -24,8 +29,7 @@ def frame(n=400, seed=0, leak=False):
     rng = np.random.default_rng(seed)
     y = rng.integers(0, 2, n)
     x = rng.normal(size=n) + (5 * y if leak else 0.3 * y)
-    return pd.DataFrame({"i": range(n), "y": y, "x": x,
-                         "c": rng.choice(["a", "b"], n), "k": 1.0})
+    return pd.DataFrame({"i": range(n), "y": y, "x": x, "c": rng.choice(["a", "b"], n), "k": 1.0})
 
 
 def test_report_contents(spec):

@@ -20,8 +20,12 @@ def make_spec(**overrides) -> rm.DatasetSpec:
         person="person_id",
         features=[
             dict(name="age", kind="numeric", description="Age", min=18, max=100, unit="years"),
-            dict(name="regime", kind="categorical", description="Regime",
-                 categories=["open", "closed"]),
+            dict(
+                name="regime",
+                kind="categorical",
+                description="Regime",
+                categories=["open", "closed"],
+            ),
             dict(name="previous_self_harm", kind="binary", description="Previous self-harm"),
         ],
         protected=[dict(name="sex", description="Sex", categories=["F", "M"])],
@@ -35,8 +39,9 @@ def make_frame() -> pd.DataFrame:
         {
             "record_id": [1, 2, 3, 4],
             "person_id": [10, 10, 11, 12],
-            "snapshot_date": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-01-01",
-                                             "2024-01-01"]),
+            "snapshot_date": pd.to_datetime(
+                ["2024-01-01", "2024-02-01", "2024-01-01", "2024-01-01"]
+            ),
             "incident": [0, 1, 0, 1],
             "age": [25.0, 25.5, 40.0, np.nan],
             "regime": ["open", "closed", "open", None],
@@ -67,8 +72,19 @@ def test_yaml_round_trip(tmp_path):
     assert rm.DatasetSpec.from_yaml(path) == spec
 
 
-@pytest.mark.parametrize("column", ["incident", "record_id", "snapshot_date", "person_id",
-                                    "age", "regime", "previous_self_harm", "sex"])
+@pytest.mark.parametrize(
+    "column",
+    [
+        "incident",
+        "record_id",
+        "snapshot_date",
+        "person_id",
+        "age",
+        "regime",
+        "previous_self_harm",
+        "sex",
+    ],
+)
 def test_missing_column_is_named(column):
     with pytest.raises(SchemaError) as exc:
         make_spec().validate(make_frame().drop(columns=column))
@@ -132,9 +148,14 @@ def test_empty_frame():
 
 
 def test_several_problems_reported_together():
-    frame = make_frame().drop(columns="sex").assign(
-        age=[25.0, 12.0, 40.0, 30.0], regime=["open", "semi", "open", "open"],
-        incident=[0, 1, 3, 1],
+    frame = (
+        make_frame()
+        .drop(columns="sex")
+        .assign(
+            age=[25.0, 12.0, 40.0, 30.0],
+            regime=["open", "semi", "open", "open"],
+            incident=[0, 1, 3, 1],
+        )
     )
     with pytest.raises(SchemaError) as exc:
         make_spec().validate(frame)
@@ -157,7 +178,8 @@ def test_string_dtypes_accepted():
 
 def test_protected_attribute_as_feature_needs_justification():
     feats = make_spec().model_dump()["features"] + [
-        dict(name="sex", kind="categorical", description="Sex")]
+        dict(name="sex", kind="categorical", description="Sex")
+    ]
     with pytest.raises(SchemaError, match="justification"):
         make_spec(features=feats)
     feats[-1]["justification"] = "Women's estate has a different regime; reviewed by ethics board"
@@ -170,8 +192,10 @@ def test_unknown_key_and_bad_kind_are_schema_errors(tmp_path):
         make_spec(colour="red")
     assert exc.value.columns == ["colour"]
     bad = tmp_path / "bad.yaml"
-    bad.write_text("name: x\ntarget: y\ntarget_description: d\nid: i\n"
-                   "features:\n  - {name: a, kind: ordinal, description: A}\n")
+    bad.write_text(
+        "name: x\ntarget: y\ntarget_description: d\nid: i\n"
+        "features:\n  - {name: a, kind: ordinal, description: A}\n"
+    )
     with pytest.raises(SchemaError, match="kind"):
         rm.DatasetSpec.from_yaml(bad)
 

@@ -22,27 +22,35 @@ def simulate(n_people: int = 1500, months: int = 4, seed: int = 0):
     logit = -3.0 + 2.0 * ideation + 1.5 * prior - 0.03 * (age - 40) + 0.4 * (wing == "C")
     p = 1 / (1 + np.exp(-logit))
     y = (rng.random(n) < p).astype(int)
-    frame = pd.DataFrame({
-        "record_id": np.arange(n),
-        "person_id": person,
-        "snapshot_date": pd.Timestamp("2024-01-01") + pd.to_timedelta(month * 30, unit="D"),
-        "incident": y,
-        "age": age,
-        "ideation": ideation.astype(int),
-        "prior": prior.astype(int),
-        "wing": wing,
-        "sex": sex,
-    })
+    frame = pd.DataFrame(
+        {
+            "record_id": np.arange(n),
+            "person_id": person,
+            "snapshot_date": pd.Timestamp("2024-01-01") + pd.to_timedelta(month * 30, unit="D"),
+            "incident": y,
+            "age": age,
+            "ideation": ideation.astype(int),
+            "prior": prior.astype(int),
+            "wing": wing,
+            "sex": sex,
+        }
+    )
     spec = rm.DatasetSpec(
-        name="sim", target="incident", target_description="Incident in 90 days",
-        id="record_id", time="snapshot_date", person="person_id",
+        name="sim",
+        target="incident",
+        target_description="Incident in 90 days",
+        id="record_id",
+        time="snapshot_date",
+        person="person_id",
         features=[
-            rm.FeatureSpec(name="age", kind="numeric", description="Age", min=18, max=80,
-                           unit="years"),
+            rm.FeatureSpec(
+                name="age", kind="numeric", description="Age", min=18, max=80, unit="years"
+            ),
             rm.FeatureSpec(name="ideation", kind="binary", description="Current ideation"),
             rm.FeatureSpec(name="prior", kind="binary", description="Previous self-harm"),
-            rm.FeatureSpec(name="wing", kind="categorical", description="Wing",
-                           categories=["A", "B", "C"]),
+            rm.FeatureSpec(
+                name="wing", kind="categorical", description="Wing", categories=["A", "B", "C"]
+            ),
         ],
         protected=[rm.ProtectedAttribute(name="sex", description="Sex")],
     )

@@ -57,8 +57,7 @@ def test_training_sha_changes_with_data(data, fitted):
 
 def test_no_public_scoring_method(fitted):
     public = {n for n in dir(fitted) if not n.startswith("_")}
-    assert not public & {"predict", "predict_proba", "score", "decision_function",
-                         "transform"}
+    assert not public & {"predict", "predict_proba", "score", "decision_function", "transform"}
 
 
 def test_fit_rejects_bad_frame(data):
@@ -94,8 +93,12 @@ def test_bad_parameters(data):
 @pytest.mark.parametrize("calibration", ["sigmoid", None])
 def test_other_estimators_and_calibrations(data, calibration):
     _, spec, train, _ = data
-    m = rm.RiskModel(spec, estimator=RandomForestClassifier(n_estimators=10, random_state=0),
-                     calibration=calibration, random_state=0).fit(train)
+    m = rm.RiskModel(
+        spec,
+        estimator=RandomForestClassifier(n_estimators=10, random_state=0),
+        calibration=calibration,
+        random_state=0,
+    ).fit(train)
     p = m._predict_proba(train)
     assert p.shape == (len(train),) and np.all((p >= 0) & (p <= 1))
 
@@ -113,9 +116,15 @@ def test_user_pipeline_is_used_as_is(data):
 
 def test_protected_feature_with_justification_is_used(sim):
     frame, spec, _ = sim(300, months=2)
-    feats = [*spec.features, rm.FeatureSpec(name="sex", kind="categorical",
-                                            description="Sex",
-                                            justification="Separate estates; reviewed")]
+    feats = [
+        *spec.features,
+        rm.FeatureSpec(
+            name="sex",
+            kind="categorical",
+            description="Sex",
+            justification="Separate estates; reviewed",
+        ),
+    ]
     spec2 = spec.model_copy(update={"features": feats})
     m = rm.RiskModel(spec2, estimator="logistic").fit(frame)
     assert "sex" in m.features_

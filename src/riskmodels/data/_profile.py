@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,16 +100,23 @@ class TrainingProfile:
                 x = pd.to_numeric(s, errors="coerce").dropna().to_numpy(dtype=float)
                 qs = np.quantile(x, np.linspace(0, 1, N_BINS + 1)[1:-1]) if x.size else []
                 edges = np.unique(np.asarray(qs, dtype=float)).tolist()
-                prof = FeatureProfile(f.name, f.kind, miss, [], [], edges=edges,
-                                      min=float(x.min()) if x.size else None,
-                                      max=float(x.max()) if x.size else None)
+                prof = FeatureProfile(
+                    f.name,
+                    f.kind,
+                    miss,
+                    [],
+                    [],
+                    edges=edges,
+                    min=float(x.min()) if x.size else None,
+                    max=float(x.max()) if x.size else None,
+                )
                 bounds = ["-inf", *map(repr, edges), "inf"]
-                prof.labels = [f"[{lo}, {hi})" for lo, hi in zip(bounds[:-1], bounds[1:],
-                                                                   strict=True)] + [_MISSING]
+                prof.labels = [f"[{lo}, {hi})" for lo, hi in itertools.pairwise(bounds)] + [
+                    _MISSING
+                ]
             else:
                 cats = sorted(pd.unique(s.dropna().astype(str)).tolist())
-                prof = FeatureProfile(f.name, f.kind, miss, [*cats, _MISSING], [],
-                                      categories=cats)
+                prof = FeatureProfile(f.name, f.kind, miss, [*cats, _MISSING], [], categories=cats)
             counts = prof.bin_counts(s)[:-1]
             prof.shares = (counts / max(counts.sum(), 1)).tolist()
             out[f.name] = prof
@@ -127,8 +135,11 @@ class TrainingProfile:
             if p.kind == "numeric" and p.min is not None:
                 x = pd.to_numeric(s, errors="coerce")
                 bad = (x < p.min) | (x > p.max)
-                msg = (f"{name}=" + x[bad].astype(str) +
-                       f" outside training range [{p.min:g}, {p.max:g}]")
+                msg = (
+                    f"{name}="
+                    + x[bad].astype(str)
+                    + f" outside training range [{p.min:g}, {p.max:g}]"
+                )
             else:
                 str_s = s.astype(str)
                 bad = s.notna() & ~str_s.isin(p.categories)
@@ -140,11 +151,14 @@ class TrainingProfile:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form (exact round trip via :meth:`from_dict`)."""
-        return {"n_rows": self.n_rows,
-                "features": {k: vars(v).copy() for k, v in self.features.items()}}
+        return {
+            "n_rows": self.n_rows,
+            "features": {k: vars(v).copy() for k, v in self.features.items()},
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainingProfile:
         """Inverse of :meth:`to_dict`."""
-        return cls(n_rows=d["n_rows"],
-                   features={k: FeatureProfile(**v) for k, v in d["features"].items()})
+        return cls(
+            n_rows=d["n_rows"], features={k: FeatureProfile(**v) for k, v in d["features"].items()}
+        )

@@ -23,8 +23,19 @@ __all__ = ["Evidence", "build_evidence"]
 
 SCHEMA_VERSION = 1
 #: Metrics shown side by side with the baseline, in reading order.
-HEADLINE = ("auc", "average_precision", "brier", "brier_skill", "ece_uniform",
-            "calibration_slope", "calibration_intercept", "oe_ratio", "tpr", "fpr", "ppv")
+HEADLINE = (
+    "auc",
+    "average_precision",
+    "brier",
+    "brier_skill",
+    "ece_uniform",
+    "calibration_slope",
+    "calibration_intercept",
+    "oe_ratio",
+    "tpr",
+    "fpr",
+    "ppv",
+)
 
 
 @dataclass
@@ -80,9 +91,19 @@ class Evidence:
         rows = []
         for m in HEADLINE:
             a, b = self.metric(m), self.metric(m, baseline=True)
-            rows.append({"metric": m, "model": a.value, "model_lo": a.lo, "model_hi": a.hi,
-                         "baseline": b.value, "baseline_lo": b.lo, "baseline_hi": b.hi,
-                         "difference": a.value - b.value, "status": a.status})
+            rows.append(
+                {
+                    "metric": m,
+                    "model": a.value,
+                    "model_lo": a.lo,
+                    "model_hi": a.hi,
+                    "baseline": b.value,
+                    "baseline_lo": b.lo,
+                    "baseline_hi": b.hi,
+                    "difference": a.value - b.value,
+                    "status": a.status,
+                }
+            )
         return pd.DataFrame(rows)
 
     # ------------------------------------------------------------------ serialisation
@@ -162,17 +183,21 @@ class Evidence:
         rows = "".join(
             f"<tr><td>{r.metric}</td><td>{fmt(r.model, r.model_lo, r.model_hi)}</td>"
             f"<td>{fmt(r.baseline, r.baseline_lo, r.baseline_hi)}</td>"
-            f"<td>{html.escape(r.status)}</td></tr>" for r in s.itertuples())
-        pct = int(round(self.confidence * 100))
-        return (f"<div><h4>Evidence: {html.escape(self.model_name)} "
-                f"(version {html.escape(self.model_version)})</h4>"
-                f"<p>n = {self.n:,} ({self.n_events:,} events, {self.n_nonevents:,} "
-                f"non-events); split: {html.escape(str(self.split.get('method')))}; "
-                f"threshold {self.threshold:.3f}; {pct}% bootstrap CIs "
-                f"({self.n_boot} replicates).</p>"
-                f"<table><thead><tr><th>metric</th><th>model</th><th>baseline "
-                f"({html.escape(', '.join(self.baseline_features))})</th><th>status</th>"
-                f"</tr></thead><tbody>{rows}</tbody></table></div>")
+            f"<td>{html.escape(r.status)}</td></tr>"
+            for r in s.itertuples()
+        )
+        pct = round(self.confidence * 100)
+        return (
+            f"<div><h4>Evidence: {html.escape(self.model_name)} "
+            f"(version {html.escape(self.model_version)})</h4>"
+            f"<p>n = {self.n:,} ({self.n_events:,} events, {self.n_nonevents:,} "
+            f"non-events); split: {html.escape(str(self.split.get('method')))}; "
+            f"threshold {self.threshold:.3f}; {pct}% bootstrap CIs "
+            f"({self.n_boot} replicates).</p>"
+            f"<table><thead><tr><th>metric</th><th>model</th><th>baseline "
+            f"({html.escape(', '.join(self.baseline_features))})</th><th>status</th>"
+            f"</tr></thead><tbody>{rows}</tbody></table></div>"
+        )
 
     def plot_roc(self, ax: Any = None) -> Any:
         """ROC curves of the model and the baseline (scikit-learn ``RocCurveDisplay``).
@@ -183,8 +208,12 @@ class Evidence:
 
         shown = None
         for label, rep in ((self.model_name, self.performance), ("baseline", self.baseline)):
-            disp = RocCurveDisplay(fpr=np.asarray(rep.roc["fpr"]), tpr=np.asarray(rep.roc["tpr"]),
-                                   roc_auc=rep.metrics["auc"].value, name=label)
+            disp = RocCurveDisplay(
+                fpr=np.asarray(rep.roc["fpr"]),
+                tpr=np.asarray(rep.roc["tpr"]),
+                roc_auc=rep.metrics["auc"].value,
+                name=label,
+            )
             disp.plot(ax=ax if shown is None else shown.ax_, plot_chance_level=shown is None)
             shown = shown or disp
         shown.ax_.set_title(f"ROC on held-out data (n = {self.n:,}, {self.n_events:,} events)")
@@ -202,9 +231,12 @@ class Evidence:
             bins = rep.reliability[strategy]
             keep = np.asarray(bins["count"]) > 0
             pred = np.asarray(bins["mean_predicted"], dtype=float)[keep]
-            disp = CalibrationDisplay(prob_true=np.asarray(bins["observed_rate"])[keep],
-                                      prob_pred=pred, y_prob=pred,
-                                      estimator_name=label)
+            disp = CalibrationDisplay(
+                prob_true=np.asarray(bins["observed_rate"])[keep],
+                prob_pred=pred,
+                y_prob=pred,
+                estimator_name=label,
+            )
             disp.plot(ax=ax if shown is None else shown.ax_, ref_line=shown is None)
             shown = shown or disp
         shown.ax_.set_title(f"Calibration on held-out data ({strategy} bins)")
@@ -214,17 +246,28 @@ class Evidence:
 
 
 def _frame_to_records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()}
-            for r in df.to_dict(orient="records")]
+    return [
+        {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()}
+        for r in df.to_dict(orient="records")
+    ]
 
 
 def _frame_from_records(records: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame.from_records(records).fillna(np.nan).infer_objects()
 
 
-def build_evidence(model: RiskModel, test: pd.DataFrame, *, threshold: float | None,
-                   n_boot: int, confidence: float, random_state: int | None,
-                   fairness: bool, explain: bool | int, split_method: str | None) -> Evidence:
+def build_evidence(
+    model: RiskModel,
+    test: pd.DataFrame,
+    *,
+    threshold: float | None,
+    n_boot: int,
+    confidence: float,
+    random_state: int | None,
+    fairness: bool,
+    explain: bool | int,
+    split_method: str | None,
+) -> Evidence:
     """Assemble :class:`Evidence` for a fitted model on labelled ``test`` data."""
     from riskmodels.metrics import performance_report
 
@@ -248,18 +291,31 @@ def build_evidence(model: RiskModel, test: pd.DataFrame, *, threshold: float | N
         window = [str(t.min().date()), str(t.max().date())]
     notes = []
     if split["method"] in ("unknown", "random"):
-        notes.append(f"The test set was split {split['method']}ly, not by time or person: "
-                     "performance on future people may be lower.")
+        notes.append(
+            f"The test set was split {split['method']}ly, not by time or person: "
+            "performance on future people may be lower."
+        )
 
     audit = proxies = importance = None
     if fairness and spec.protected:
         from riskmodels.fairness import audit as fairness_audit
         from riskmodels.fairness import proxy_scan
 
-        audit = fairness_audit(y, scores, test[spec.protected_names], threshold=thr,
-                               n_boot=n_boot, confidence=confidence, random_state=random_state)
-        proxies = proxy_scan(test, model.features_, test[spec.protected_names],
-                             random_state=0 if random_state is None else random_state)
+        audit = fairness_audit(
+            y,
+            scores,
+            test[spec.protected_names],
+            threshold=thr,
+            n_boot=n_boot,
+            confidence=confidence,
+            random_state=random_state,
+        )
+        proxies = proxy_scan(
+            test,
+            model.features_,
+            test[spec.protected_names],
+            random_state=0 if random_state is None else random_state,
+        )
     if explain:
         from riskmodels.explain import explain as shap_explain
 
@@ -267,16 +323,28 @@ def build_evidence(model: RiskModel, test: pd.DataFrame, *, threshold: float | N
         rng = np.random.default_rng(random_state)
         rows = np.sort(rng.choice(len(test), size=n_rows, replace=False))
         flagged = () if proxies is None else tuple(proxies.flagged_features)
-        exps = shap_explain(model.base_estimator_, test, spec, rows=rows, proxies=flagged,
-                            progress=False)
+        exps = shap_explain(
+            model.base_estimator_, test, spec, rows=rows, proxies=flagged, progress=False
+        )
         importance = exps.global_importance(random_state=0)
 
     return Evidence(
-        model_name=model.display_name, model_version=model.version_,
-        estimator=model.estimator_name, calibration=model.calibration,
+        model_name=model.display_name,
+        model_version=model.version_,
+        estimator=model.estimator_name,
+        calibration=model.calibration,
         created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        split=split, evaluation_window=window, threshold=thr, n_boot=n_boot,
-        confidence=confidence, performance=perf, baseline=base,
-        baseline_features=list(model.baseline_features_), quality=quality,
-        fairness=audit, proxies=proxies, importance=importance, notes=notes,
+        split=split,
+        evaluation_window=window,
+        threshold=thr,
+        n_boot=n_boot,
+        confidence=confidence,
+        performance=perf,
+        baseline=base,
+        baseline_features=list(model.baseline_features_),
+        quality=quality,
+        fairness=audit,
+        proxies=proxies,
+        importance=importance,
+        notes=notes,
     )

@@ -120,12 +120,21 @@ class RiskModel:
     def _check_params(self) -> None:
         problems = []
         if not isinstance(self.spec, DatasetSpec):
-            problems.append(Problem("spec", f"expected a DatasetSpec, got "
-                                    f"{type(self.spec).__name__}",
-                                    "load one with DatasetSpec.from_yaml"))
+            problems.append(
+                Problem(
+                    "spec",
+                    f"expected a DatasetSpec, got {type(self.spec).__name__}",
+                    "load one with DatasetSpec.from_yaml",
+                )
+            )
         if self.calibration not in _CALIBRATIONS:
-            problems.append(Problem("calibration", f"unknown calibration "
-                                    f"{self.calibration!r}", f"use one of {_CALIBRATIONS}"))
+            problems.append(
+                Problem(
+                    "calibration",
+                    f"unknown calibration {self.calibration!r}",
+                    f"use one of {_CALIBRATIONS}",
+                )
+            )
         if problems:
             raise SchemaError(problems, context="Invalid RiskModel")
 
@@ -140,8 +149,7 @@ class RiskModel:
         """An unfitted scikit-learn Pipeline (preprocessing + classifier) for the spec's
         features, without calibration (used by ``fairness.mitigate``)."""
         self._check_params()
-        return build_pipeline(self.spec, self.spec.feature_names, self.estimator,
-                              self.random_state)
+        return build_pipeline(self.spec, self.spec.feature_names, self.estimator, self.random_state)
 
     # ------------------------------------------------------------------ fitting
     def fit(self, frame: pd.DataFrame, *, allow: tuple[str, ...] = ()) -> RiskModel:
@@ -181,17 +189,21 @@ class RiskModel:
             if minority < CAL_FOLDS:
                 raise DataQualityError(
                     f"{spec.target!r}: only {minority} rows of the rarer class; calibration "
-                    f"needs at least {CAL_FOLDS} (one per fold)", column=spec.target)
+                    f"needs at least {CAL_FOLDS} (one per fold)",
+                    column=spec.target,
+                )
             if len(frame) >= HOLDOUT_FROM:
                 fit_idx, cal_idx = self._holdout(frame, y)
                 base_fitted = clone(base).fit(X.iloc[fit_idx], y[fit_idx])
-                fitted = CalibratedClassifierCV(FrozenEstimator(base_fitted),
-                                                method=self.calibration)
+                fitted = CalibratedClassifierCV(
+                    FrozenEstimator(base_fitted), method=self.calibration
+                )
                 fitted.fit(X.iloc[cal_idx], y[cal_idx])
                 self.calibration_scheme_ = f"held-out {HOLDOUT_SHARE:.0%} calibration set"
             else:
-                fitted = CalibratedClassifierCV(clone(base), method=self.calibration,
-                                                cv=self._folds(frame, y), ensemble=False)
+                fitted = CalibratedClassifierCV(
+                    clone(base), method=self.calibration, cv=self._folds(frame, y), ensemble=False
+                )
                 fitted.fit(X, y)
                 base_fitted = fitted.calibrated_classifiers_[0].estimator
                 self.calibration_scheme_ = f"{CAL_FOLDS}-fold out-of-fold predictions"
@@ -217,11 +229,11 @@ class RiskModel:
         train_scores = fitted.predict_proba(X)[:, 1]
         self.threshold_ = float(np.quantile(train_scores, 1 - DEFAULT_FLAG_SHARE))
         self.fitted_at_ = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        self.fit_times_ = {"fit_seconds": fit_seconds,
-                           "total_seconds": time.perf_counter() - t0}
+        self.fit_times_ = {"fit_seconds": fit_seconds, "total_seconds": time.perf_counter() - t0}
         self.version_ = hashlib.sha256(
             f"{self.training_sha256_}|{self.estimator_name}|{self.calibration}|"
-            f"{self.random_state}".encode()).hexdigest()[:12]
+            f"{self.random_state}".encode()
+        ).hexdigest()[:12]
         return self
 
     def _folds(self, frame: pd.DataFrame, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -236,11 +248,13 @@ class RiskModel:
         # grouped by person so nobody's rows inform both the model and its calibrator
         idx = np.arange(len(frame))
         if self.spec.person is not None:
-            gss = GroupShuffleSplit(n_splits=1, test_size=HOLDOUT_SHARE,
-                                    random_state=self.random_state)
+            gss = GroupShuffleSplit(
+                n_splits=1, test_size=HOLDOUT_SHARE, random_state=self.random_state
+            )
             return next(gss.split(idx, y, frame[self.spec.person].to_numpy()))
-        sss = StratifiedShuffleSplit(n_splits=1, test_size=HOLDOUT_SHARE,
-                                     random_state=self.random_state)
+        sss = StratifiedShuffleSplit(
+            n_splits=1, test_size=HOLDOUT_SHARE, random_state=self.random_state
+        )
         return next(sss.split(idx, y))
 
     def _baseline_features(self, quality: DataQualityReport) -> list[str]:
@@ -253,7 +267,8 @@ class RiskModel:
     def _check_fitted(self, what: str) -> None:
         if not hasattr(self, "estimator_"):
             raise NotFittedError(
-                f"This RiskModel is not fitted yet; call .fit(train) before .{what}().")
+                f"This RiskModel is not fitted yet; call .fit(train) before .{what}()."
+            )
 
     @property
     def display_name(self) -> str:
@@ -313,11 +328,21 @@ class RiskModel:
         from riskmodels.modeling._evidence import build_evidence
 
         self._check_fitted("assess")
-        return build_evidence(self, test, threshold=threshold, n_boot=n_boot,
-                              confidence=confidence, random_state=random_state,
-                              fairness=fairness, explain=explain, split_method=split_method)
+        return build_evidence(
+            self,
+            test,
+            threshold=threshold,
+            n_boot=n_boot,
+            confidence=confidence,
+            random_state=random_state,
+            fairness=fairness,
+            explain=explain,
+            split_method=split_method,
+        )
 
     def __repr__(self) -> str:
         state = f"fitted, version {self.version_}" if hasattr(self, "version_") else "unfitted"
-        return (f"RiskModel(spec={self.spec.name!r}, estimator={self.estimator_name!r}, "
-                f"calibration={self.calibration!r}; {state})")
+        return (
+            f"RiskModel(spec={self.spec.name!r}, estimator={self.estimator_name!r}, "
+            f"calibration={self.calibration!r}; {state})"
+        )

@@ -35,21 +35,32 @@ def build_preprocessor(spec: DatasetSpec, features: list[str], *, scale: bool) -
         f = spec.feature(name)
         if f.kind == "categorical":
             cats = "auto" if f.categories is None else [[*f.categories, _MISSING]]
-            tr: Any = Pipeline([
-                ("impute", SimpleImputer(strategy="constant", fill_value=_MISSING)),
-                ("onehot", OneHotEncoder(categories=cats, handle_unknown="ignore",
-                                         sparse_output=False)),
-            ])
+            tr: Any = Pipeline(
+                [
+                    ("impute", SimpleImputer(strategy="constant", fill_value=_MISSING)),
+                    (
+                        "onehot",
+                        OneHotEncoder(
+                            categories=cats, handle_unknown="ignore", sparse_output=False
+                        ),
+                    ),
+                ]
+            )
         elif f.kind == "binary":
             tr = SimpleImputer(strategy="most_frequent") if scale else "passthrough"
         elif scale:
-            tr = Pipeline([("impute", SimpleImputer(strategy="median", add_indicator=True)),
-                           ("scale", StandardScaler())])
+            tr = Pipeline(
+                [
+                    ("impute", SimpleImputer(strategy="median", add_indicator=True)),
+                    ("scale", StandardScaler()),
+                ]
+            )
         else:
             tr = "passthrough"  # HistGradientBoosting handles NaN natively
         steps.append((name, tr, [name]))
-    return ColumnTransformer(steps, remainder="drop", sparse_threshold=0.0,
-                             verbose_feature_names_out=True)
+    return ColumnTransformer(
+        steps, remainder="drop", sparse_threshold=0.0, verbose_feature_names_out=True
+    )
 
 
 def resolve_estimator(estimator: Any, random_state: int | None) -> tuple[Any, bool, bool]:
@@ -59,21 +70,31 @@ def resolve_estimator(estimator: Any, random_state: int | None) -> tuple[Any, bo
             return LogisticRegression(max_iter=5000), True, False
         if estimator == "hgb":
             return HistGradientBoostingClassifier(random_state=random_state), False, False
-        raise SchemaError(Problem("estimator", f"unknown preset {estimator!r}",
-                                  f"use one of {list(PRESETS)} or a scikit-learn classifier"),
-                          context="Invalid RiskModel")
+        raise SchemaError(
+            Problem(
+                "estimator",
+                f"unknown preset {estimator!r}",
+                f"use one of {list(PRESETS)} or a scikit-learn classifier",
+            ),
+            context="Invalid RiskModel",
+        )
     if not (is_classifier(estimator) and hasattr(estimator, "predict_proba")):
-        raise SchemaError(Problem("estimator", f"{type(estimator).__name__} is not a "
-                                  "scikit-learn classifier with predict_proba",
-                                  "pass 'logistic', 'hgb' or a classifier such as "
-                                  "RandomForestClassifier()"), context="Invalid RiskModel")
+        raise SchemaError(
+            Problem(
+                "estimator",
+                f"{type(estimator).__name__} is not a scikit-learn classifier with predict_proba",
+                "pass 'logistic', 'hgb' or a classifier such as RandomForestClassifier()",
+            ),
+            context="Invalid RiskModel",
+        )
     if isinstance(estimator, Pipeline):
         return clone(estimator), False, True
     return clone(estimator), True, False
 
 
-def build_pipeline(spec: DatasetSpec, features: list[str], estimator: Any,
-                   random_state: int | None = None) -> Pipeline:
+def build_pipeline(
+    spec: DatasetSpec, features: list[str], estimator: Any, random_state: int | None = None
+) -> Pipeline:
     """An unfitted ``Pipeline([("preprocess", ...), ("classifier", ...)])`` for ``features``.
 
     A user-supplied Pipeline is taken as complete (it receives the raw feature columns).
@@ -81,5 +102,6 @@ def build_pipeline(spec: DatasetSpec, features: list[str], estimator: Any,
     clf, scale, is_pipeline = resolve_estimator(estimator, random_state)
     if is_pipeline:
         return clf
-    return Pipeline([("preprocess", build_preprocessor(spec, features, scale=scale)),
-                     ("classifier", clf)])
+    return Pipeline(
+        [("preprocess", build_preprocessor(spec, features, scale=scale)), ("classifier", clf)]
+    )

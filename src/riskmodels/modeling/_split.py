@@ -68,17 +68,29 @@ def split(
     """
     problems = []
     if method not in _METHODS:
-        problems.append(Problem("method", f"unknown split method {method!r}",
-                                f"use one of {list(_METHODS)}"))
+        problems.append(
+            Problem("method", f"unknown split method {method!r}", f"use one of {list(_METHODS)}")
+        )
     if not 0 < test_size < 1:
-        problems.append(Problem("test_size", f"test_size={test_size} is not in (0, 1)",
-                                "use e.g. 0.25"))
+        problems.append(
+            Problem("test_size", f"test_size={test_size} is not in (0, 1)", "use e.g. 0.25")
+        )
     if method == "temporal" and spec.time is None:
-        problems.append(Problem("method", "temporal split needs a time column in the spec",
-                                "set `time:` in the spec or use method='grouped'/'random'"))
+        problems.append(
+            Problem(
+                "method",
+                "temporal split needs a time column in the spec",
+                "set `time:` in the spec or use method='grouped'/'random'",
+            )
+        )
     if method == "grouped" and spec.person is None:
-        problems.append(Problem("method", "grouped split needs a person column in the spec",
-                                "set `person:` in the spec or use method='random'"))
+        problems.append(
+            Problem(
+                "method",
+                "grouped split needs a person column in the spec",
+                "set `person:` in the spec or use method='random'",
+            )
+        )
     if problems:
         raise SchemaError(problems, context="Invalid split request")
     frame = spec.validate(frame)
@@ -94,26 +106,33 @@ def split(
         tail = np.cumsum(counts[::-1])[::-1] / counts.sum()
         start_idx = int(np.nonzero(tail >= test_size)[0][-1])
         if start_idx == 0:
-            raise SchemaError(Problem(spec.time, "all rows share one snapshot date; a "
-                                      "temporal split needs at least two",
-                                      "use method='grouped' or 'random'"))
+            raise SchemaError(
+                Problem(
+                    spec.time,
+                    "all rows share one snapshot date; a temporal split needs at least two",
+                    "use method='grouped' or 'random'",
+                )
+            )
         cutoff = pd.Timestamp(dates[start_idx])
         test_mask = (t >= cutoff).to_numpy()
         train_mask = (t < cutoff - pd.Timedelta(days=gap_days)).to_numpy()
-        info.update(cutoff=str(cutoff.date()), gap_days=gap_days,
-                    train_window=[str(t[train_mask].min().date()),
-                                  str(t[train_mask].max().date())],
-                    test_window=[str(cutoff.date()), str(t.max().date())])
+        info.update(
+            cutoff=str(cutoff.date()),
+            gap_days=gap_days,
+            train_window=[str(t[train_mask].min().date()), str(t[train_mask].max().date())],
+            test_window=[str(cutoff.date()), str(t.max().date())],
+        )
     elif method == "grouped":
         gss = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=random_state)
-        train_idx, test_idx = next(gss.split(frame, groups=frame[spec.person]))
+        _train_idx, test_idx = next(gss.split(frame, groups=frame[spec.person]))
         test_mask = np.zeros(len(frame), dtype=bool)
         test_mask[test_idx] = True
         train_mask = ~test_mask
     else:
         idx = np.arange(len(frame))
-        _, test_idx = train_test_split(idx, test_size=test_size, random_state=random_state,
-                                       stratify=frame[spec.target])
+        _, test_idx = train_test_split(
+            idx, test_size=test_size, random_state=random_state, stratify=frame[spec.target]
+        )
         test_mask = np.zeros(len(frame), dtype=bool)
         test_mask[test_idx] = True
         train_mask = ~test_mask
