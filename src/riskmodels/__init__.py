@@ -5,7 +5,7 @@ wrapped in evidence (performance with CIs, a fairness audit, explanations), docu
 a model card, checked against a written policy and approved before it may score anyone.
 """
 
-from riskmodels import datasets, errors
+from riskmodels import datasets, errors, fairness, metrics
 from riskmodels.data import (
     DataQualityReport,
     DatasetSpec,
@@ -28,5 +28,7 @@ __all__ = [
     "check_quality",
     "datasets",
     "errors",
+    "fairness",
+    "metrics",
     "split",
 ]
