@@ -15,6 +15,15 @@ from pathlib import Path
 __all__ = ["atomic_write_bytes", "atomic_write_text", "sha256_bytes", "sha256_file"]
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_DEFAULT_MODE = 0o666 & ~_umask()
+
+
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (temp file + ``os.replace``)."""
     path = Path(path)
@@ -25,6 +34,9 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        # mkstemp creates 0600 files; published cards and bundles must be readable by
+        # the reviewers' accounts like any file written with open()
+        os.chmod(tmp, _DEFAULT_MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
