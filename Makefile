@@ -27,6 +27,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
+# Regenerate the reference models' cards (model_cards/) and fairness reports (fairness/reports/).
+cards: $(STAMP)
+	$(BIN)/python scripts/make_cards.py
+
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +72,7 @@ def demo(
     outcome: str = typer.Option("self_harm", help="self_harm or violence"),
     seed: int = typer.Option(0),
     n_boot: int = typer.Option(1000, help="bootstrap replicates for CIs"),
+    out_dir: Path = typer.Option(Path("demo_output"), "--out", help="folder for the outputs"),
 ) -> None:
     """Run the main job end to end on synthetic data."""
     import riskmodels as rm
@@ -114,8 +116,260 @@ def demo(
             console.print("[bold]Top five global drivers[/] (mean |SHAP|, log-odds):")
             for r in top.itertuples():
                 console.print(f"  {r.description}: {r.mean_abs:.3f} ({r.lo:.3f}-{r.hi:.3f})")
+        if evidence.fairness is not None:
+            gap = evidence.fairness.max_gap("fpr", attribute="ethnicity")
+            console.print(
+                f"Largest FPR gap by ethnicity: {gap.group} vs {gap.reference} "
+                f"{gap.difference:+.3f} ({gap.difference_lo:+.3f} to {gap.difference_hi:+.3f})"
+            )
+
+        console.rule("[bold]3. Model card, policy gates, approval")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        policy = rm.Policy.default()
+        card = rm.ModelCard.build(model, evidence, context=None, policy=policy)
+        gates = policy.check(evidence, card=card, model=model)
+        card = rm.ModelCard.build(model, evidence, context=None, gate=gates, policy=policy)
+        card.save(out_dir / "card")
+        console.print(
+            f"model card written to {out_dir / 'card'} (complete: {card.complete}; "
+            f"{len(card.missing_fields)} fields for the owner to complete)"
+        )
+        table = Table(title=f"Policy gates ({policy.name})")
+        for col in ("gate", "status"):
+            table.add_column(col)
+        for g in gates:
+            table.add_row(g.name, g.status)
+        console.print(table)
+        # The demo approves what a real reviewer would refuse (an incomplete card, a
+        # synthetic population). Every waiver says so, and the reviewer is labelled.
+        waivers = {
+            g.name: "DEMO ONLY: synthetic data, no owner; not for operational use"
+            for g in gates
+            if g.status != "pass"
+        }
+        release_dir = out_dir / "release"
+        if release_dir.exists():
+            shutil.rmtree(release_dir)
+        release = rm.approve(
+            model,
+            evidence,
+            card,
+            policy,
+            reviewer="DEMO REVIEWER (not a person)",
+            author="riskmodels demo",
+            waivers=waivers,
+            out=release_dir,
+        )
+        console.print(
+            f"release {release.release_id} approved by {release.reviewer} with "
+            f"{len(waivers)} demo waiver(s); valid until {release.valid_until.date()}"
+        )
+
+        console.rule("[bold]4. Risk list for the safety team")
+        latest = test[test[spec.time] == test[spec.time].max()].drop(columns=[spec.target])
+        risk_list = rm.score(release_dir, latest, purpose="prioritise_welfare_review")
+        risk_list.to_excel(out_dir / "risk_list.xlsx")
+        risk_list.to_csv(out_dir / "risk_list.csv")
+        c = risk_list.counts
+        console.print(f"[bold]{risk_list.notice}[/]")
+        console.print(
+            f"{c['rows']:,} people scored for prioritise_welfare_review: "
+            f"{c['flagged']:,} flagged, {c['insufficient_basis']:,} without a "
+            f"sound basis for a score (no score given)"
+        )
+        console.print("Three example reason codes (top of the list):")
+        for r in risk_list.top(3).itertuples():
+            console.print(f"  id {r.id}: risk {r.score:.1%} ({r.band}) - {r.reasons}")
+        rm.verify_audit_log(release.audit_log_path)
+        console.print(
+            f"wrote {out_dir / 'risk_list.xlsx'}, {out_dir / 'risk_list.csv'}; "
+            f"audit log {release.audit_log_path} verified"
+        )
     except RiskModelsError as err:
         _fail(err)
+
+
+@app.command("check-policy")
+def check_policy(
+    policy: Path = typer.Argument(..., help="policy file (YAML), e.g. fairness/policy.yaml"),
+) -> None:
+    """Validate a release policy file; print its purposes and fairness criterion."""
+    from riskmodels.policy import Policy
+
+    try:
+        p = Policy.from_yaml(policy)
+    except RiskModelsError as err:
+        _fail(err)
+    console.print(f"[green]valid[/]: policy {p.name} {p.version} (sha256 {p.sha256[:12]})")
+    console.print(f"  permitted purposes: {', '.join(p.permitted_purposes)}")
+    console.print(f"  prohibited purposes: {', '.join(p.prohibited_purposes)}")
+    console.print(f"  fairness criterion: {p.fairness.criterion}")
+
+
+@app.command("verify-release")
+def verify_release(
+    release: Path = typer.Argument(..., help="release bundle directory"),
+    trust_store: Path | None = typer.Option(
+        None, "--trust-store", help="directory of trusted reviewers' public keys (PEM)"
+    ),
+) -> None:
+    """Verify a release: every file's sha256, the approval, the expiry (and the
+    reviewer's signature when a trust store is given)."""
+    from riskmodels.release import load_release
+
+    try:
+        r = load_release(release, trust_store=trust_store)
+    except RiskModelsError as err:
+        _fail(err)
+    signed = f"; signed by {r.signed_by}" if r.signed_by else ""
+    console.print(
+        f"[green]verified[/]: {r.name} version {r.version}, approved by {r.reviewer} on "
+        f"{r.approved_at.date()}, valid until {r.valid_until.date()}{signed}"
+    )
+    table = Table(title=f"Gates ({r.gates.summary()})")
+    for col in ("gate", "status", "waiver"):
+        table.add_column(col)
+    for g in r.gates:
+        table.add_row(g.name, g.status, r.waivers.get(g.name, ""))
+    console.print(table)
+    for note in r.notes:
+        console.print(f"[yellow]note[/]: {note}")
+
+
+@app.command("score")
+def score_cmd(
+    release: Path = typer.Argument(..., help="approved release bundle directory"),
+    data: Path = typer.Argument(..., help="people to score: .parquet (streamed) or .csv"),
+    purpose: str = typer.Option(..., "--purpose", help="a purpose the release permits"),
+    out: Path = typer.Option(..., "--out", help="risk list to write: .csv, .xlsx or .parquet"),
+    explain: str = typer.Option("flagged", help="reasons for: flagged, all or none"),
+    trust_store: Path | None = typer.Option(
+        None, "--trust-store", help="directory of trusted reviewers' public keys (PEM)"
+    ),
+    audit_log: Path | None = typer.Option(
+        None, "--audit-log", help="audit log (default: audit_log.jsonl in the bundle)"
+    ),
+) -> None:
+    """Score people with an approved release, for a permitted purpose, into a risk list."""
+    from riskmodels.scoring import score
+
+    writers = {".csv": "to_csv", ".xlsx": "to_excel", ".parquet": "to_parquet"}
+    writer = writers.get(out.suffix.lower())
+    if writer is None:
+        console.print(f"[bold red]--out[/] must end in one of {sorted(writers)}")
+        raise typer.Exit(code=2)
+    try:
+        risk_list = score(
+            release,
+            data,
+            purpose=purpose,
+            explain=explain,
+            trust_store=trust_store,
+            audit_log=audit_log,
+        )
+        getattr(risk_list, writer)(out)
+    except RiskModelsError as err:
+        _fail(err)
+    c = risk_list.counts
+    console.print(f"[bold]{risk_list.notice}[/]")
+    console.print(
+        f"wrote {out}: {c['rows']:,} rows, {c['scored']:,} scored, {c['flagged']:,} flagged, "
+        f"{c['insufficient_basis']:,} insufficient_basis (audit entry "
+        f"{risk_list.metadata['audit_entry']} in {risk_list.metadata['audit_log']})"
+    )
+
+
+@app.command("verify-audit-log")
+def verify_audit_log_cmd(
+    log: Path = typer.Argument(..., help="audit_log.jsonl of a release"),
+) -> None:
+    """Check a scoring audit log's hash chain; print its entries and head hash."""
+    from riskmodels.scoring import verify_audit_log
+
+    try:
+        entries = verify_audit_log(log)
+    except RiskModelsError as err:
+        _fail(err)
+    table = Table(title=f"{len(entries)} scoring run(s), chain intact")
+    for col in ("seq", "at", "user", "purpose", "rows", "scored", "abstained", "flagged"):
+        table.add_column(col)
+    for e in entries:
+        table.add_row(
+            str(e["seq"]),
+            e["at"],
+            e["user"],
+            e["purpose"],
+            f"{e['rows_in']:,}",
+            f"{e['scored']:,}",
+            f"{e['abstained']:,}",
+            f"{e['flagged']:,}",
+        )
+    console.print(table)
+    head = (log.parent / (log.name + ".head.json")).read_text(encoding="utf-8")
+    console.print(f"head: {head}  (keep a copy where the log's writers cannot change it)")
+
+
+@app.command("keygen")
+def keygen(
+    private_key: Path = typer.Argument(..., help="where to write the reviewer's private key"),
+    public_key: Path = typer.Argument(..., help="where to write the public key (trust store)"),
+) -> None:
+    """Create an Ed25519 key pair for signing releases (approve(..., signing_key=...))."""
+    from riskmodels.release import generate_signing_key
+
+    key_id = generate_signing_key(private_key, public_key)
+    console.print(
+        f"key {key_id}: keep {private_key} private; copy {public_key} into each "
+        "scoring site's trust store"
+    )
+
+
+@app.command()
+def card(
+    model: Path = typer.Option(
+        ..., "--model", help="release bundle directory (written by riskmodels.approve)"
+    ),
+    context: Path | None = typer.Option(
+        None,
+        "--context",
+        help="card context (YAML); fields left out are listed as to be completed by the owner",
+    ),
+    out: Path = typer.Option(
+        ..., "--out", help="folder for model_card.md/.html/.json, atrs.json/.md and figures/"
+    ),
+    sdc_threshold: int = typer.Option(
+        10,
+        "--sdc-threshold",
+        help="counts below it are withheld (0: off; never for published cards)",
+    ),
+) -> None:
+    """Write the model card of a release: Markdown, HTML, JSON and an ATRS record."""
+    from riskmodels.cards import ModelCard
+    from riskmodels.release import load_release
+
+    try:
+        release = load_release(model)
+        built = ModelCard.build(
+            release.model,
+            release.evidence,
+            context,
+            gate=release.gates,
+            policy=release.policy,
+            release=release,
+            sdc_threshold=sdc_threshold,
+        )
+        written = built.save(out)
+    except RiskModelsError as err:
+        _fail(err)
+    state = (
+        "complete"
+        if built.complete
+        else (
+            "[yellow]incomplete[/]: to be completed by the owner: "
+            f"{', '.join(built.missing_fields)}"
+        )
+    )
+    console.print(f"[green]wrote[/] {len(written)} files to {out} (card {state})")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -1,0 +1,283 @@
+"""ModelCard: what a model is for, how well it works for whom, and what it cannot know."""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from riskmodels._io import atomic_write_bytes, atomic_write_text
+from riskmodels.cards._atrs import ATRSRecord, make_record
+from riskmodels.cards._build import SECTIONS, build_document, coerce_context, draw_figures
+from riskmodels.cards._context import CardContext
+from riskmodels.cards._plots import CardFigure
+from riskmodels.cards._render import render_fairness_markdown, render_html, render_markdown
+
+__all__ = ["CARD_FILES", "ModelCard"]
+
+#: The files :meth:`ModelCard.save` writes (figures go to ``figures/``).
+CARD_FILES = {
+    "markdown": "model_card.md",
+    "html": "model_card.html",
+    "json": "model_card.json",
+    "atrs_json": "atrs.json",
+    "atrs_markdown": "atrs.md",
+}
+FIGURES_DIR = "figures"
+FAIRNESS_REPORT_SCHEMA = "riskmodels.cards.FairnessReport/1"
+
+
+@cache
+def _schema_text() -> str:
+    return (
+        resources.files("riskmodels.cards")
+        .joinpath("model_card.schema.json")
+        .read_text(encoding="utf-8")
+    )
+
+
+class ModelCard:
+    """A model card built from a fitted model, its evidence and its owners' context.
+
+    Build it with :meth:`build`; render it with :meth:`to_markdown`, :meth:`to_html`,
+    :meth:`to_json` and :meth:`to_atrs`, or write every format with :meth:`save`.
+
+    Attributes
+    ----------
+    data : dict
+        The card as plain JSON data (what :meth:`to_json` writes): every number is copied
+        unrounded from the evidence, after statistical disclosure control of group tables.
+    figures : dict of str to CardFigure
+        PNG figures (calibration, ROC, fairness by attribute, global importance), drawn
+        on first use.
+    context : CardContext
+        The owners' context the card was built with.
+
+    Examples
+    --------
+    >>> import riskmodels as rm
+    >>> frame, spec = rm.datasets.make_prison_incidents(n_people=600, months=3, seed=1)
+    >>> train, test = rm.split(frame, spec)
+    >>> model = rm.RiskModel(spec, estimator="logistic").fit(train)
+    >>> evidence = model.assess(test, n_boot=50, fairness=False, explain=False)
+    >>> card = ModelCard.build(model, evidence, CardContext(owner_team="Safer Custody"))
+    >>> card.complete, "senior_responsible_owner" in card.missing_fields
+    (False, True)
+    >>> card.to_markdown().startswith("# Model card")
+    True
+    """
+
+    def __init__(
+        self, data: dict[str, Any], context: CardContext, roc: dict[str, Any] | None = None
+    ) -> None:
+        self.data = data
+        self.context = context
+        self._roc = roc or {
+            "model": {"fpr": [], "tpr": [], "auc": None},
+            "baseline": {"fpr": [], "tpr": [], "auc": None},
+        }
+        self._figures: dict[str, CardFigure] | None = None
+
+    @property
+    def figures(self) -> dict[str, CardFigure]:
+        """The card's figures, drawn on first use (building a card draws nothing)."""
+        if self._figures is None:
+            self._figures = draw_figures(self.data, self._roc)
+        return self._figures
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def build(
+        cls,
+        model: Any,
+        evidence: Any,
+        context: CardContext | dict[str, Any] | str | os.PathLike[str] | None = None,
+        gate: Any = None,
+        *,
+        policy: Any = None,
+        release: Any = None,
+        mlflow_run_id: str | None = None,
+        valid_until: Any = None,
+        sdc_threshold: int = 10,
+        generated_at: Any = None,
+    ) -> ModelCard:
+        """Build the card of ``model`` from its ``evidence`` and its owners' ``context``.
+
+        Parameters
+        ----------
+        model : RiskModel
+            The fitted model.
+        evidence : Evidence
+            ``model.assess(test)``; it must belong to this model version.
+        context : CardContext, dict, YAML path or None
+            What only the owners can say. Missing fields are shown as "To be completed by
+            the owner" and make the card incomplete; nothing is invented.
+        gate : GateReport, optional
+            ``policy.check(evidence)``; shown in the gate section.
+        policy : Policy, optional
+            The release policy: the card states its prioritised fairness criterion and its
+            permitted and prohibited purposes.
+        release : mapping or object, optional
+            Release / approval metadata (``reviewer``, ``approved_at``, ``valid_until``,
+            ``release_id``, ...), shown in the lifecycle section.
+        mlflow_run_id : str, optional
+        valid_until : date or str, optional
+            Overrides the release's validity date.
+        sdc_threshold : int, default 10
+            Statistical disclosure control: group counts below it are shown as "<10",
+            counts that would reveal them are withheld, and rates whose denominators are
+            below it are suppressed. 0 disables it (never for published cards).
+        generated_at : datetime or str, optional
+            The card's timestamp; default now, or ``SOURCE_DATE_EPOCH`` when set
+            (reproducible builds).
+
+        Returns
+        -------
+        ModelCard
+
+        Raises
+        ------
+        SchemaError
+            Bad arguments, an unfitted model, evidence of another model version, or an
+            invalid context (every problem listed).
+        """
+        ctx = coerce_context(context)
+        data, roc = build_document(
+            model,
+            evidence,
+            ctx,
+            gate,
+            policy=policy,
+            release=release,
+            mlflow_run_id=mlflow_run_id,
+            valid_until=valid_until,
+            sdc_threshold=sdc_threshold,
+            generated_at=generated_at,
+        )
+        return cls(data, ctx, roc)
+
+    # ------------------------------------------------------------------ facts
+    @property
+    def complete(self) -> bool:
+        """True when every field only the owner can supply is filled in."""
+        return bool(self.data["complete"])
+
+    @property
+    def missing_fields(self) -> list[str]:
+        """Names of the context fields still to be completed by the owner."""
+        return [m["field"] for m in self.data["missing_fields"]]
+
+    @property
+    def sdc_threshold(self) -> int:
+        """The disclosure-control threshold the card applies."""
+        return int(self.data["sdc_threshold"])
+
+    @property
+    def sections(self) -> list[str]:
+        """The section keys, in reading order."""
+        return [k for k, _ in SECTIONS]
+
+    @staticmethod
+    def json_schema() -> dict[str, Any]:
+        """The JSON Schema (draft 2020-12) that :meth:`to_json` output satisfies."""
+        return json.loads(_schema_text())
+
+    # ------------------------------------------------------------------ renderers
+    def to_json(self) -> str:
+        """The card as JSON (UTF-8 text, indented, keys in reading order)."""
+        return json.dumps(self.data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+    def to_markdown(self, figures_dir: str | None = None) -> str:
+        """The card as Markdown for a code host.
+
+        With ``figures_dir``, figures are linked as ``{figures_dir}/<name>.png`` (what
+        :meth:`save` writes, with ``figures_dir="figures"``); by default they are left
+        out (with a pointer to the HTML card), so the text never links a missing file.
+        """
+        figures = self.figures if figures_dir is not None else {}
+        return render_markdown(self.data, figures, figures_dir)
+
+    def to_html(self) -> str:
+        """The card as one self-contained HTML page: inline CSS, figures as data URIs,
+        no external requests."""
+        return render_html(self.data, self.figures, fragment=False)
+
+    def _repr_html_(self) -> str:
+        return render_html(self.data, self.figures, fragment=True)
+
+    def to_atrs(self) -> ATRSRecord:
+        """An ATRS (Tier 1 and Tier 2) record: ``.data``, ``.json``, ``.markdown`` and
+        ``.missing`` (the fields the owner must complete)."""
+        return make_record(self.data, self.context)
+
+    def fairness_report(self, figures_dir: str | None = None) -> dict[str, str]:
+        """The published fairness report: the card's fairness section and proxy scan.
+
+        Returns ``{"markdown": ..., "json": ...}``. Both hold the audit after statistical
+        disclosure control (the raw ``FairnessAudit`` has every small count and must not
+        be published as it is).
+        """
+        d = self.data
+        md = d["model_details"]
+        payload = {
+            "schema": FAIRNESS_REPORT_SCHEMA,
+            "model": md["name"],
+            "version": md["version"],
+            "generated_at": d["generated_at"],
+            "sdc_threshold": d["sdc_threshold"],
+            "evaluation": {
+                "n": d["metrics"]["n"],
+                "n_events": d["metrics"]["n_events"],
+                "window": d["metrics"]["evaluation_window"],
+                "split": d["metrics"]["split"].get("method"),
+            },
+            "protected": d["factors"]["protected"],
+            "justified_features": d["factors"]["justified_features"],
+            "fairness": d["fairness"],
+            "proxies": d["factors"]["proxies"],
+        }
+        figures = self.figures if figures_dir is not None else {}
+        return {
+            "markdown": render_fairness_markdown(d, figures, figures_dir),
+            "json": json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False) + "\n",
+        }
+
+    def save(self, directory: str | os.PathLike[str]) -> dict[str, Path]:
+        """Write every format to ``directory`` atomically.
+
+        Writes ``model_card.md``, ``model_card.html``, ``model_card.json``, ``atrs.json``,
+        ``atrs.md`` and ``figures/*.png``. Paths inside the files are relative, so the
+        folder can be moved or published as it is.
+
+        Returns
+        -------
+        dict
+            File role (``"markdown"``, ``"html"``, ..., ``"figure:<name>"``) to path.
+        """
+        out = Path(directory)
+        atrs = self.to_atrs()
+        texts = {
+            "markdown": self.to_markdown(figures_dir=FIGURES_DIR),
+            "html": self.to_html(),
+            "json": self.to_json(),
+            "atrs_json": atrs.json,
+            "atrs_markdown": atrs.markdown,
+        }
+        written: dict[str, Path] = {}
+        for key, figure in self.figures.items():
+            path = out / FIGURES_DIR / figure.name
+            atomic_write_bytes(path, figure.png)
+            written[f"figure:{key}"] = path
+        for role, text in texts.items():
+            path = out / CARD_FILES[role]
+            atomic_write_text(path, text)
+            written[role] = path
+        return written
+
+    def __repr__(self) -> str:
+        md = self.data["model_details"]
+        state = "complete" if self.complete else f"incomplete ({len(self.missing_fields)} missing)"
+        return f"ModelCard({md['name']!r}, version {md['version']!r}, {state})"

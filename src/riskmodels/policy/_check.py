@@ -1,0 +1,722 @@
+"""The gate computations: evidence (+ card, model) against a policy -> GateReport.
+
+Every gate follows principle 3: an estimate that is undefined, or computed on too few
+events, is ``insufficient_evidence`` — never a pass.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from riskmodels.policy._gates import NON_WAIVABLE, Gate, GateReport
+
+if TYPE_CHECKING:
+    from riskmodels.policy._policy import Policy
+
+__all__ = ["check_policy", "needs_protected_at_scoring"]
+
+NAN = math.nan
+
+
+def _gate(
+    name: str, status: str, value: float, bound: str, reason: str, lo: float = NAN, hi: float = NAN
+) -> Gate:
+    return Gate(
+        name=name,
+        status=status,
+        value=float(value),
+        bound=bound,
+        lo=float(lo),
+        hi=float(hi),
+        reason=reason,
+        waivable=name not in NON_WAIVABLE,
+    )
+
+
+def _f(x: float) -> str:
+    return "NaN" if math.isnan(x) else f"{x:.3f}"
+
+
+def _ci(lo: float, hi: float) -> str:
+    if math.isnan(lo) or math.isnan(hi):
+        return "no CI"
+    return f"95% CI {lo:.3f} to {hi:.3f}"
+
+
+# ---------------------------------------------------------------------- reliability
+def _reliability_gates(policy: Policy, evidence: Any) -> list[Gate]:
+    r = policy.reliability
+    n_ev, n_non = int(evidence.n_events), int(evidence.n_nonevents)
+    small = n_ev < r.min_events or n_non < r.min_nonevents
+    size_note = (
+        f"only {n_ev:,} events and {n_non:,} non-events (need >= {r.min_events:,} and "
+        f">= {r.min_nonevents:,}; Collins 2016, Van Calster 2016)"
+    )
+    gates = [
+        _gate(
+            "reliability.events",
+            "insufficient_evidence" if n_ev < r.min_events else "pass",
+            n_ev,
+            f">= {r.min_events}",
+            f"{n_ev:,} events in the evaluation set"
+            + (
+                f", fewer than the {r.min_events:,} needed to trust its estimates."
+                if n_ev < r.min_events
+                else f" (at least {r.min_events:,})."
+            ),
+        ),
+        _gate(
+            "reliability.nonevents",
+            "insufficient_evidence" if n_non < r.min_nonevents else "pass",
+            n_non,
+            f">= {r.min_nonevents}",
+            f"{n_non:,} non-events in the evaluation set"
+            + (
+                f", fewer than the {r.min_nonevents:,} needed to trust its estimates."
+                if n_non < r.min_nonevents
+                else f" (at least {r.min_nonevents:,})."
+            ),
+        ),
+    ]
+
+    def metric_gate(
+        name: str, metric: str, label: str, ok: Any, bound: str, use: str = "value"
+    ) -> Gate:
+        est = evidence.metric(metric)
+        value = est.lo if use == "lo" else est.value
+        if est.status != "ok" or math.isnan(value):
+            why = "it is undefined" if est.status == "ok" else f"its status is {est.status}"
+            if use == "lo" and est.status == "ok":
+                why = "it has no confidence interval (n_boot=0?)"
+            return _gate(
+                name,
+                "insufficient_evidence",
+                value,
+                bound,
+                f"{label} cannot be checked: {why}.",
+                est.lo,
+                est.hi,
+            )
+        if small:
+            return _gate(
+                name,
+                "insufficient_evidence",
+                value,
+                bound,
+                f"{label} {_f(value)} is not trustworthy: {size_note}.",
+                est.lo,
+                est.hi,
+            )
+        passed = bool(ok(value))
+        verb = "meets" if passed else "does not meet"
+        ci = "" if use == "lo" else f" ({_ci(est.lo, est.hi)})"
+        return _gate(
+            name,
+            "pass" if passed else "fail",
+            value,
+            bound,
+            f"{label} {_f(value)}{ci} {verb} the bound {bound}.",
+            est.lo,
+            est.hi,
+        )
+
+    def within(lo: float, hi: float) -> Any:
+        return lambda v: lo <= v <= hi
+
+    gates += [
+        metric_gate("reliability.auc", "auc", "AUC", lambda v: v >= r.min_auc, f">= {r.min_auc}"),
+        metric_gate(
+            "reliability.auc_lower",
+            "auc",
+            "The AUC's CI lower bound",
+            lambda v: v >= r.min_auc_lower,
+            f">= {r.min_auc_lower}",
+            use="lo",
+        ),
+        _auc_gain_gate(policy, evidence, small, size_note),
+        metric_gate(
+            "reliability.brier_skill",
+            "brier_skill",
+            "Brier skill",
+            lambda v: v > r.min_brier_skill,
+            f"> {r.min_brier_skill}",
+        ),
+        metric_gate(
+            "reliability.calibration_slope",
+            "calibration_slope",
+            "Calibration slope",
+            within(*r.calibration_slope),
+            f"within {list(r.calibration_slope)}",
+        ),
+        metric_gate(
+            "reliability.calibration_intercept",
+            "calibration_intercept",
+            "Calibration intercept",
+            within(*r.calibration_intercept),
+            f"within {list(r.calibration_intercept)}",
+        ),
+        metric_gate(
+            "reliability.oe_ratio",
+            "oe_ratio",
+            "Observed/expected events",
+            within(*r.oe_ratio),
+            f"within {list(r.oe_ratio)}",
+        ),
+        metric_gate(
+            "reliability.ece",
+            "ece_uniform",
+            "Expected calibration error",
+            lambda v: v <= r.max_ece,
+            f"<= {r.max_ece}",
+        ),
+    ]
+    return gates
+
+
+def _auc_gain_gate(policy: Policy, evidence: Any, small: bool, size_note: str) -> Gate:
+    bound_v = policy.reliability.min_auc_gain_over_baseline
+    bound = f"> {bound_v}"
+    name = "reliability.auc_gain"
+    a, b = evidence.metric("auc"), evidence.metric("auc", baseline=True)
+    gain = a.value - b.value
+    feats = ", ".join(getattr(evidence, "baseline_features", []) or []) or "baseline"
+    if a.status != "ok" or b.status != "ok" or math.isnan(gain):
+        return _gate(
+            name,
+            "insufficient_evidence",
+            gain,
+            bound,
+            "The gain over the simple baseline cannot be computed (an AUC is undefined).",
+        )
+    if small:
+        return _gate(
+            name,
+            "insufficient_evidence",
+            gain,
+            bound,
+            f"The AUC gain {gain:+.3f} over the baseline is not trustworthy: {size_note}.",
+        )
+    if gain > bound_v:
+        return _gate(
+            name,
+            "pass",
+            gain,
+            bound,
+            f"AUC {a.value:.3f} exceeds the simple baseline ({feats}: {b.value:.3f}) "
+            f"by {gain:+.3f}.",
+        )
+    # a warn, not a fail: a reviewer may justify a model no better than the baseline
+    return _gate(
+        name,
+        "warn",
+        gain,
+        bound,
+        f"AUC {a.value:.3f} is not above the simple baseline ({feats}: "
+        f"{b.value:.3f}); a waiver must justify the extra complexity.",
+    )
+
+
+# ---------------------------------------------------------------------- fairness
+def _gated_attributes(policy: Policy, audit: Any) -> list[str]:
+    names = list(audit.attributes)
+    if policy.fairness.gate_intersections:
+        names += list(audit.intersections)
+    return names
+
+
+def _adequacy(policy: Policy, audit: Any) -> pd.DataFrame:
+    """by_group rows of gated attributes, with the policy's adequacy in ``ok``."""
+    f = policy.fairness
+    bg = audit.by_group
+    bg = bg[bg["attribute"].isin(_gated_attributes(policy, audit))].copy()
+    bg["ok"] = (
+        bg["adequate"].astype(bool)
+        & (bg["n"] >= f.min_group_size)
+        & (bg["n_pos"] >= f.min_group_events)
+        & (bg["n_neg"] >= f.min_group_nonevents)
+    )
+    return bg
+
+
+def _describe(groups: pd.DataFrame, limit: int = 4) -> str:
+    parts = [
+        f"{r.attribute}={r.group} (n={int(r.n)}, {int(r.n_pos)} events)"
+        for r in groups.head(limit).itertuples()
+    ]
+    more = len(groups) - limit
+    return ", ".join(parts) + (f" and {more} more" if more > 0 else "")
+
+
+def _adequacy_gate(policy: Policy, bg: pd.DataFrame) -> Gate:
+    f = policy.fairness
+    bad = bg[~bg["ok"]]
+    bound = (
+        f"0 inadequate groups (each >= {f.min_group_size} rows, {f.min_group_events} "
+        f"events, {f.min_group_nonevents} non-events)"
+    )
+    if bg.empty:
+        return _gate(
+            "fairness.group_adequacy",
+            "insufficient_evidence",
+            NAN,
+            bound,
+            "The fairness audit has no groups to check.",
+        )
+    if bad.empty:
+        return _gate(
+            "fairness.group_adequacy",
+            "pass",
+            0,
+            bound,
+            f"All {len(bg)} audited groups are large enough to assess.",
+        )
+    return _gate(
+        "fairness.group_adequacy",
+        "insufficient_evidence",
+        len(bad),
+        bound,
+        f"{len(bad)} of {len(bg)} groups are too small to assess: {_describe(bad)}; "
+        "their fairness gates cannot pass.",
+    )
+
+
+def _secondary(policy: Policy, criterion: str) -> bool:
+    return policy.fairness.criterion != criterion
+
+
+def _ci_rule(
+    name: str,
+    policy: Policy,
+    criterion: str,
+    value: float,
+    lo: float,
+    hi: float,
+    beyond_point: bool,
+    beyond_ci: bool,
+    bound: str,
+    what: str,
+    inadequate: pd.DataFrame,
+) -> Gate:
+    """The one fairness rule: fail if the CI lies beyond the bound, warn if the point does,
+    insufficient_evidence if a gated group is inadequate, else pass. Gates of the criterion
+    the policy does not prioritise are capped at warn."""
+    secondary = _secondary(policy, criterion)
+    ci = _ci(lo, hi)
+    if beyond_ci:
+        if secondary:
+            return _gate(
+                name,
+                "warn",
+                value,
+                bound,
+                f"{what} ({ci}): the whole CI is outside {bound}, but the policy "
+                f"prioritises {policy.fairness.criterion.replace('_', ' ')}; a "
+                "waiver must acknowledge the trade-off.",
+                lo,
+                hi,
+            )
+        return _gate(
+            name, "fail", value, bound, f"{what} ({ci}): the whole CI is outside {bound}.", lo, hi
+        )
+    if not inadequate.empty:
+        extra = f" (outside {bound})" if beyond_point else ""
+        return _gate(
+            name,
+            "insufficient_evidence",
+            value,
+            bound,
+            f"{what}{extra}, but {len(inadequate)} group(s) are too small to assess: "
+            f"{_describe(inadequate, 2)}.",
+            lo,
+            hi,
+        )
+    if beyond_point:
+        return _gate(
+            name,
+            "warn",
+            value,
+            bound,
+            f"{what} is outside {bound}, but its CI ({ci}) reaches inside: the "
+            "evidence can neither confirm nor rule out a breach.",
+            lo,
+            hi,
+        )
+    return _gate(name, "pass", value, bound, f"{what} ({ci}) meets {bound}.", lo, hi)
+
+
+def _gap_gate(policy: Policy, audit: Any, bg: pd.DataFrame, metric: str) -> Gate:
+    name = f"fairness.{metric}_gap"
+    bound_v = policy.fairness.max_fpr_gap if metric == "fpr" else policy.fairness.max_fnr_gap
+    bound = f"|gap| <= {bound_v}"
+    label = {"fpr": "false positive rate", "fnr": "false negative rate"}[metric]
+    ok = {(r.attribute, r.group): bool(r.ok) for r in bg.itertuples()}
+    d = audit.disparities
+    d = d[
+        (d["metric"] == metric)
+        & d["attribute"].isin(_gated_attributes(policy, audit))
+        & (d["group"] != d["reference"])
+    ]
+    usable = np.array(
+        [
+            ok.get((a, g), False) and ok.get((a, ref), False) and math.isfinite(diff)
+            for a, g, ref, diff in zip(
+                d["attribute"], d["group"], d["reference"], d["difference"], strict=True
+            )
+        ],
+        dtype=bool,
+    )
+    inadequate = bg[~bg["ok"]]
+    d = d[usable] if len(d) else d
+    if d.empty:
+        return _gate(
+            name,
+            "insufficient_evidence",
+            NAN,
+            bound,
+            f"No adequate pair of groups to compare the {label}"
+            + (f" ({_describe(inadequate, 2)} too small)." if len(inadequate) else "."),
+        )
+    diff = d["difference"].to_numpy(dtype=float)
+    lo = d["difference_lo"].to_numpy(dtype=float)
+    hi = d["difference_hi"].to_numpy(dtype=float)
+    if np.isnan(lo).any() or np.isnan(hi).any():
+        return _gate(
+            name,
+            "insufficient_evidence",
+            NAN,
+            bound,
+            f"The {label} gaps have no confidence intervals (n_boot=0?).",
+        )
+    beyond_ci = (lo > bound_v) | (hi < -bound_v)
+    # report the comparison that decides the status: a CI breach first, else the largest gap
+    i = int(np.argmax(np.where(beyond_ci, np.inf, np.abs(diff))))
+    row = d.iloc[i]
+    what = (
+        f"Largest {label} gap ({row['attribute']}={row['group']} vs "
+        f"{row['reference']}) {diff[i]:+.3f}"
+    )
+    return _ci_rule(
+        name,
+        policy,
+        "error_rate_balance",
+        diff[i],
+        lo[i],
+        hi[i],
+        bool((np.abs(diff) > bound_v).any()),
+        bool(beyond_ci.any()),
+        bound,
+        what,
+        inadequate,
+    )
+
+
+def _group_calibration_gates(policy: Policy, audit: Any, bg: pd.DataFrame) -> list[Gate]:
+    f = policy.fairness
+    names = ("fairness.group_oe_ratio", "fairness.group_ece")
+    bounds = (f"within {list(f.group_oe_ratio)}", f"<= {f.max_group_ece}")
+    if not getattr(audit, "scores_are_probabilities", True):
+        return [
+            _gate(
+                n,
+                "insufficient_evidence",
+                NAN,
+                b,
+                "The scores are not probabilities: calibration cannot be assessed.",
+            )
+            for n, b in zip(names, bounds, strict=True)
+        ]
+    inadequate = bg[~bg["ok"]]
+    good = bg[bg["ok"]]
+    out = []
+    for name, bound, metric in zip(names, bounds, ("oe_ratio", "ece"), strict=True):
+        if good.empty:
+            out.append(
+                _gate(
+                    name,
+                    "insufficient_evidence",
+                    NAN,
+                    bound,
+                    "No group is large enough to assess calibration within groups.",
+                )
+            )
+            continue
+        v = good[metric].to_numpy(dtype=float)
+        lo = good[f"{metric}_lo"].to_numpy(dtype=float)
+        hi = good[f"{metric}_hi"].to_numpy(dtype=float)
+        if np.isnan(v).any() or np.isnan(lo).any() or np.isnan(hi).any():
+            out.append(
+                _gate(
+                    name,
+                    "insufficient_evidence",
+                    NAN,
+                    bound,
+                    f"Per-group {metric} is undefined or has no CI for some groups.",
+                )
+            )
+            continue
+        if metric == "oe_ratio":
+            a, b = f.group_oe_ratio
+            beyond_point, beyond_ci = (v < a) | (v > b), (hi < a) | (lo > b)
+            badness = np.abs(np.log(np.maximum(v, 1e-12)))
+            label = "observed/expected events"
+        else:
+            beyond_point, beyond_ci = v > f.max_group_ece, lo > f.max_group_ece
+            badness = v
+            label = "expected calibration error"
+        i = int(np.argmax(np.where(beyond_ci, np.inf, badness)))
+        row = good.iloc[i]
+        what = f"Worst group {label} ({row['attribute']}={row['group']}) {v[i]:.3f}"
+        out.append(
+            _ci_rule(
+                name,
+                policy,
+                "calibration_within_groups",
+                v[i],
+                lo[i],
+                hi[i],
+                bool(beyond_point.any()),
+                bool(beyond_ci.any()),
+                bound,
+                what,
+                inadequate,
+            )
+        )
+    return out
+
+
+def _fairness_gates(policy: Policy, evidence: Any) -> list[Gate]:
+    audit = getattr(evidence, "fairness", None)
+    names = (
+        "fairness.group_adequacy",
+        "fairness.fpr_gap",
+        "fairness.fnr_gap",
+        "fairness.group_oe_ratio",
+        "fairness.group_ece",
+    )
+    if audit is None:
+        return [
+            _gate(
+                n,
+                "insufficient_evidence",
+                NAN,
+                "-",
+                "The evidence has no fairness audit (assess with fairness=True and "
+                "protected attributes in the spec).",
+            )
+            for n in names
+        ]
+    bg = _adequacy(policy, audit)
+    return [
+        _adequacy_gate(policy, bg),
+        _gap_gate(policy, audit, bg, "fpr"),
+        _gap_gate(policy, audit, bg, "fnr"),
+        *_group_calibration_gates(policy, audit, bg),
+    ]
+
+
+def needs_protected_at_scoring(estimator: Any, _depth: int = 0) -> list[str]:
+    """Names of the parts of ``estimator`` whose predictions need a sensitive feature.
+
+    Such a part (fairlearn's ``ThresholdOptimizer``, or anything whose ``predict`` /
+    ``predict_proba`` takes ``sensitive_features``) sets group-specific decisions at
+    scoring time.
+    """
+    if estimator is None or _depth > 6:
+        return []
+    found = []
+    for method in ("predict_proba", "predict"):
+        fn = getattr(estimator, method, None)
+        if fn is None:
+            continue
+        try:
+            params = inspect.signature(fn).parameters
+        except (TypeError, ValueError):
+            continue
+        if "sensitive_features" in params:
+            found.append(type(estimator).__name__)
+            break
+    if type(estimator).__module__.startswith("fairlearn.postprocessing"):
+        found.append(type(estimator).__name__)
+    if getattr(estimator, "needs_protected_at_scoring", None) is True:  # MitigatedModel
+        found.append(type(estimator).__name__)
+    children: list[Any] = []
+    for attr in ("estimator_", "estimator", "best_estimator_", "final_estimator_"):
+        children.append(getattr(estimator, attr, None))
+    children += [s[1] for s in getattr(estimator, "steps", []) or []]
+    children += [
+        getattr(c, "estimator", None)
+        for c in getattr(estimator, "calibrated_classifiers_", []) or []
+    ]
+    children += list(getattr(estimator, "estimators_", []) or [])[:1]
+    for child in children:
+        if child is not None and not isinstance(child, str) and child is not estimator:
+            found += needs_protected_at_scoring(child, _depth + 1)
+    return sorted(set(found))
+
+
+def _model_gates(policy: Policy, evidence: Any, model: Any) -> list[Gate]:
+    names = ("evidence.model_match", "fairness.mitigation", "features.protected")
+    if model is None:
+        return [
+            _gate(n, "insufficient_evidence", NAN, "-", "Not checked: pass model= to Policy.check.")
+            for n in names
+        ]
+    version = getattr(model, "version_", None)
+    name = getattr(model, "display_name", None)
+    same = version == evidence.model_version and name == evidence.model_name
+    gates = [
+        _gate(
+            "evidence.model_match",
+            "pass" if same else "fail",
+            NAN,
+            "same model and version",
+            f"The evidence is for {evidence.model_name} version {evidence.model_version}"
+            + ("." if same else f", not for {name} version {version}; assess this model."),
+        )
+    ]
+
+    parts = needs_protected_at_scoring(model)
+    gates.append(
+        _gate(
+            "fairness.mitigation",
+            "fail" if parts else "pass",
+            len(parts),
+            "no protected attribute at scoring time",
+            (
+                f"{', '.join(parts)} needs protected attributes at scoring time, setting different "
+                "decisions per group (possible direct discrimination, Equality Act 2010); "
+                "use a mitigation that does not."
+            )
+            if parts
+            else "The model needs no protected attribute at scoring time.",
+        )
+    )
+
+    spec = getattr(model, "spec", None)
+    protected = list(getattr(spec, "protected_names", []) or [])
+    used = [f for f in getattr(model, "features_", []) if f in protected]
+    mode = policy.features.protected_as_feature
+    if used:
+        just = "; ".join(f"{f}: {spec.feature(f).justification}" for f in used)
+        gates.append(
+            _gate(
+                "features.protected",
+                mode,
+                len(used),
+                "no protected attribute as a feature",
+                f"Protected attribute(s) {used} are model features (justification given: {just}).",
+            )
+        )
+    else:
+        gates.append(
+            _gate(
+                "features.protected",
+                "pass",
+                0,
+                "no protected attribute as a feature",
+                "No protected attribute is used as a feature.",
+            )
+        )
+    return gates
+
+
+def _proxy_gate(policy: Policy, evidence: Any) -> Gate:
+    scan = getattr(evidence, "proxies", None)
+    bound = "no feature is a proxy for a protected attribute"
+    if scan is None:
+        return _gate(
+            "features.proxies",
+            "insufficient_evidence",
+            NAN,
+            bound,
+            "The evidence has no proxy scan (assess with fairness=True).",
+        )
+    ff = getattr(scan, "flagged_features", None)
+    flagged = list((ff() if callable(ff) else ff) or [])
+    joint = getattr(scan, "joint", None)
+    jointly = (
+        [str(a) for a in joint.loc[joint["flagged"].astype(bool), "attribute"]]
+        if isinstance(joint, pd.DataFrame) and "flagged" in joint
+        else []
+    )
+    if not flagged and not jointly:
+        return _gate(
+            "features.proxies",
+            "pass",
+            0,
+            bound,
+            "No feature, alone or jointly, was flagged as a proxy for a protected attribute.",
+        )
+    parts = []
+    if flagged:
+        parts.append(f"feature(s) {flagged} are associated with a protected attribute")
+    if jointly:
+        parts.append(f"the features jointly predict {jointly}")
+    return _gate(
+        "features.proxies",
+        policy.features.proxies,
+        len(flagged) + len(jointly),
+        bound,
+        f"Proxies: {'; '.join(parts)}. They are reported on the card and must "
+        "be accepted in a waiver.",
+    )
+
+
+def _documentation_gate(policy: Policy, card: Any) -> Gate:
+    bound = "complete card" if policy.documentation.card_complete else "a card"
+    if card is None:
+        return _gate(
+            "documentation.card", "insufficient_evidence", NAN, bound, "No model card was given."
+        )
+    complete = bool(getattr(card, "complete", False))
+    if policy.documentation.card_complete and not complete:
+        return _gate(
+            "documentation.card",
+            "fail",
+            0,
+            bound,
+            "The model card is incomplete; fill in the missing sections.",
+        )
+    return _gate(
+        "documentation.card",
+        "pass",
+        float(complete),
+        bound,
+        "The model card is complete." if complete else "A model card is given.",
+    )
+
+
+def check_policy(
+    policy: Policy, evidence: Any, *, card: Any = None, model: Any = None
+) -> GateReport:
+    """Every gate of ``policy`` on ``evidence`` (see :meth:`Policy.check`)."""
+    gates = [
+        *_reliability_gates(policy, evidence),
+        *_fairness_gates(policy, evidence),
+        *_model_gates(policy, evidence, model),
+        _proxy_gate(policy, evidence),
+        _documentation_gate(policy, card),
+    ]
+    order = {
+        g.split(".")[0]: i
+        for i, g in enumerate(("evidence", "reliability", "fairness", "features", "documentation"))
+    }
+    gates.sort(key=lambda g: order[g.section])  # stable: keeps order within a section
+    return GateReport(
+        gates=tuple(gates),
+        policy_name=policy.name,
+        policy_version=policy.version,
+        policy_sha256=policy.sha256,
+        model_name=getattr(evidence, "model_name", None),
+        model_version=getattr(evidence, "model_version", None),
+        criterion=policy.fairness.criterion,
+        criterion_rationale=policy.fairness.criterion_rationale,
+        checked_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        notes=tuple(getattr(evidence, "notes", ()) or ()),
+    )

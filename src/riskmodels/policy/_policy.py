@@ -1,0 +1,478 @@
+"""The release policy: a YAML document of purposes and gate thresholds, validated strictly."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import os
+import re
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from riskmodels._io import atomic_write_text
+from riskmodels.errors import PolicyError, PolicyViolation
+
+if TYPE_CHECKING:
+    from riskmodels.policy._gates import GateReport
+
+__all__ = [
+    "REQUIRED_PROHIBITED",
+    "Bands",
+    "DocumentationPolicy",
+    "DriftPolicy",
+    "FairnessPolicy",
+    "FeaturesPolicy",
+    "Policy",
+    "ReliabilityPolicy",
+    "ValidityPolicy",
+]
+
+#: Purposes every policy must prohibit: decisions about liberty or punishment that a
+#: statistical score must not drive (DESIGN.md principle 1). A policy may add to them,
+#: never drop them.
+REQUIRED_PROHIBITED = (
+    "sentencing",
+    "parole_decisions",
+    "automated_restrictions",
+    "disciplinary_decisions",
+)
+_PURPOSE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class _KeyedError(ValueError):
+    """A cross-field check failure that knows which key (below its model) it concerns."""
+
+    def __init__(self, key: str, message: str) -> None:
+        self.key = key
+        super().__init__(message)
+
+
+def _problems(err: ValidationError) -> list[tuple[str, str]]:
+    """(dotted key, message) for every problem in a pydantic error, nested ones flattened."""
+    out = []
+    for e in err.errors():
+        loc = [str(p) for p in e["loc"]]
+        original = (e.get("ctx") or {}).get("error")
+        if isinstance(original, PolicyError) and hasattr(original, "problems"):
+            # a section's own __init__ already converted its errors: re-key them
+            out += [(".".join([*loc, k]), m) for k, m in original.problems]
+            continue
+        if isinstance(original, _KeyedError):
+            loc.append(original.key)
+            msg = str(original)
+        else:
+            msg = e["msg"].removeprefix("Value error, ")
+            if e["type"] == "extra_forbidden":
+                msg = "unknown key; remove it or fix its spelling (see fairness/policy.yaml)"
+            elif e["type"] == "missing":
+                msg = "required key is missing; every threshold must be stated explicitly"
+        out.append((".".join(loc) or "<policy>", msg))
+    return out
+
+
+def _policy_error(err: ValidationError) -> PolicyError:
+    """One PolicyError naming the first offending key and listing every problem."""
+    problems = _problems(err)
+    n = len(problems)
+    lines = [f"Invalid policy ({n} problem{'s' if n != 1 else ''}):"]
+    lines += [f"  - {k}: {m}" for k, m in problems]
+    exc = PolicyError("\n".join(lines), key=problems[0][0] if problems else None)
+    exc.problems = problems  # type: ignore[attr-defined]
+    return exc
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def __init__(self, **data: Any) -> None:
+        # Every validation problem becomes one PolicyError naming the key.
+        try:
+            super().__init__(**data)
+        except ValidationError as err:
+            raise _policy_error(err) from None
+
+
+def _check_range(value: tuple[float, float]) -> tuple[float, float]:
+    lo, hi = value
+    if not (math.isfinite(lo) and math.isfinite(hi)) or lo >= hi:
+        raise ValueError(f"expected [low, high] with low < high, got [{lo}, {hi}]")
+    return value
+
+
+class ReliabilityPolicy(_Section):
+    """Sample size, discrimination and calibration bounds (all required).
+
+    Gates: ``reliability.events`` / ``.nonevents`` (too few -> ``insufficient_evidence``
+    for every reliability gate), ``.auc``, ``.auc_lower``, ``.auc_gain`` (warn only),
+    ``.brier_skill``, ``.calibration_slope``, ``.calibration_intercept``, ``.oe_ratio``,
+    ``.ece``. Each compares the point estimate with its bound (``auc_lower`` uses the CI
+    lower bound) and reports the CI.
+    """
+
+    min_events: int = Field(ge=1)
+    min_nonevents: int = Field(ge=1)
+    min_auc: float = Field(ge=0.5, le=1.0)
+    min_auc_lower: float = Field(ge=0.5, le=1.0)
+    min_auc_gain_over_baseline: float = Field(ge=-1.0, le=1.0)
+    min_brier_skill: float = Field(ge=-1.0, lt=1.0)
+    calibration_slope: tuple[float, float]
+    calibration_intercept: tuple[float, float]
+    oe_ratio: tuple[float, float]
+    max_ece: float = Field(gt=0.0, le=1.0)
+
+    _ranges = field_validator("calibration_slope", "calibration_intercept", "oe_ratio")(
+        _check_range
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ReliabilityPolicy:
+        if self.min_auc_lower > self.min_auc:
+            raise _KeyedError(
+                "min_auc_lower",
+                f"{self.min_auc_lower} is above min_auc {self.min_auc}; a CI lower bound "
+                "cannot be required to exceed the point estimate's bound",
+            )
+        if self.oe_ratio[0] <= 0:
+            raise _KeyedError("oe_ratio", "observed/expected bounds must be positive")
+        return self
+
+
+class FairnessPolicy(_Section):
+    """Which fairness criterion is prioritised, gap bounds and per-group adequacy.
+
+    Gap and per-group calibration gates use only adequate groups and one rule: ``fail``
+    when the estimate's CI lies entirely beyond the bound, ``warn`` when the point
+    estimate is beyond it but the CI reaches inside, ``insufficient_evidence`` when a
+    gated group is inadequate or there is no CI, ``pass`` otherwise. Gates of the criterion
+    that is *not* prioritised can at most warn (Chouldechova 2017; Kleinberg et al. 2016:
+    with different base rates both criteria cannot hold).
+    """
+
+    criterion: Literal["calibration_within_groups", "error_rate_balance"]
+    criterion_rationale: str = Field(min_length=1)
+    max_fpr_gap: float = Field(gt=0.0, lt=1.0)
+    max_fnr_gap: float = Field(gt=0.0, lt=1.0)
+    group_oe_ratio: tuple[float, float]
+    max_group_ece: float = Field(gt=0.0, le=1.0)
+    min_group_size: int = Field(ge=1)
+    min_group_events: int = Field(ge=1)
+    min_group_nonevents: int = Field(ge=1)
+    gate_intersections: bool
+
+    _range = field_validator("group_oe_ratio")(_check_range)
+
+    @field_validator("criterion_rationale")
+    @classmethod
+    def _non_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("a written rationale for the prioritised criterion is required")
+        return v.strip()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FairnessPolicy:
+        if self.group_oe_ratio[0] <= 0:
+            raise _KeyedError("group_oe_ratio", "observed/expected bounds must be positive")
+        return self
+
+
+class FeaturesPolicy(_Section):
+    """What a protected attribute used as a feature, or a proxy feature, does to its gate."""
+
+    protected_as_feature: Literal["warn", "fail"]
+    proxies: Literal["warn", "fail"]
+
+
+class DriftPolicy(_Section):
+    """PSI bounds for scoring batches and what happens beyond them.
+
+    A feature is *drifted* when its PSI exceeds ``psi_refuse`` and also exceeds the
+    chance level: the ``1 - significance`` quantile of PSI under no drift, approximated
+    by ``chi2(k - 1) * (1/n + 1/N)`` for k bins, batch size n and training size N (PSI is
+    a symmetrised KL divergence, whose sampling distribution is ~ chi-square / n).
+    """
+
+    psi_warn: float = Field(gt=0.0)
+    psi_refuse: float = Field(gt=0.0)
+    on_drift: Literal["refuse", "flag"]
+    significance: float = Field(gt=0.0, lt=0.5)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DriftPolicy:
+        if self.psi_refuse < self.psi_warn:
+            raise _KeyedError("psi_refuse", f"{self.psi_refuse} is below psi_warn {self.psi_warn}")
+        return self
+
+
+class ValidityPolicy(_Section):
+    """How long an approval lasts at most."""
+
+    max_days: int = Field(ge=1, le=3660)
+
+
+class DocumentationPolicy(_Section):
+    """Model-card requirements."""
+
+    card_complete: bool
+
+
+class Bands(_Section):
+    """Cut points on the calibrated score and the label of each band.
+
+    A score equal to a cut point belongs to the higher band (the one threshold convention:
+    ``score >= cut``).
+
+    Examples
+    --------
+    >>> b = Bands(cuts=[0.05, 0.2], labels=["low", "medium", "high"])
+    >>> b.assign(np.array([0.01, 0.05, 0.5])).tolist()
+    ['low', 'medium', 'high']
+    """
+
+    cuts: list[float] = Field(min_length=1)
+    labels: list[str] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Bands:
+        c = self.cuts
+        if any(not (0.0 < x < 1.0) for x in c):
+            raise _KeyedError("cuts", f"cut points must lie strictly between 0 and 1, got {c}")
+        if any(b <= a for a, b in itertools.pairwise(c)):
+            raise _KeyedError("cuts", f"cut points must be strictly increasing, got {c}")
+        if len(self.labels) != len(c) + 1:
+            raise _KeyedError(
+                "labels",
+                f"{len(c)} cut point(s) make {len(c) + 1} bands, but {len(self.labels)} "
+                "labels were given",
+            )
+        if len(set(self.labels)) != len(self.labels) or any(not s.strip() for s in self.labels):
+            raise _KeyedError("labels", "labels must be distinct and non-empty")
+        return self
+
+    def codes(self, scores: np.ndarray) -> np.ndarray:
+        """Band index of each score (0 = lowest); NaN scores get -1."""
+        s = np.asarray(scores, dtype=float)
+        out = np.searchsorted(np.asarray(self.cuts), s, side="right").astype(np.int64)
+        out[np.isnan(s)] = -1
+        return out
+
+    def assign(self, scores: np.ndarray) -> np.ndarray:
+        """Band label of each score (``None`` for NaN), as an object array."""
+        codes = self.codes(scores)
+        labels = np.array([*self.labels, None], dtype=object)
+        return labels[codes]
+
+
+def _purposes(v: list[str]) -> list[str]:
+    bad = [p for p in v if not isinstance(p, str) or not _PURPOSE.match(p)]
+    if bad:
+        raise ValueError(f"purposes must be snake_case names, got {bad}")
+    if len(set(v)) != len(v):
+        raise ValueError("purposes are repeated")
+    return v
+
+
+class Policy(_Section):
+    """A release policy: permitted and prohibited purposes and every gate's threshold.
+
+    Load one with :meth:`from_yaml` (or :meth:`default`); every key is required, unknown
+    keys and invalid values raise :class:`~riskmodels.errors.PolicyError` naming the key
+    (e.g. ``reliability.min_auc``). ``decision_support_only: false`` is not a valid policy.
+
+    Examples
+    --------
+    >>> policy = Policy.default()
+    >>> policy.decision_support_only, policy.fairness.criterion
+    (True, 'calibration_within_groups')
+    >>> policy.check_purpose("prioritise_welfare_review")
+    >>> policy.check_purpose("sentencing")
+    Traceback (most recent call last):
+    ...
+    riskmodels.errors.PolicyViolation: Purpose 'sentencing' is prohibited by policy ...
+    >>> Policy.from_dict({**policy.to_dict(), "decision_support_only": False})
+    Traceback (most recent call last):
+    ...
+    riskmodels.errors.PolicyError: Invalid policy (1 problem):
+      - decision_support_only: ...
+    """
+
+    name: str = Field(min_length=1)
+    version: str = Field(min_length=1)
+    description: str = ""
+    decision_support_only: bool
+    permitted_purposes: list[str] = Field(min_length=1)
+    prohibited_purposes: list[str]
+    reliability: ReliabilityPolicy
+    fairness: FairnessPolicy
+    features: FeaturesPolicy
+    drift: DriftPolicy
+    validity: ValidityPolicy
+    documentation: DocumentationPolicy
+    bands: Bands
+
+    _source: str | None = PrivateAttr(default=None)
+
+    @field_validator("decision_support_only")
+    @classmethod
+    def _support_only(cls, v: bool) -> bool:
+        if v is not True:
+            raise ValueError(
+                "must be true: a riskmodels release supports, and never replaces, a human "
+                "decision (DESIGN principle 1; UK GDPR Art. 22A-22D)"
+            )
+        return v
+
+    _purpose_names = field_validator("permitted_purposes", "prohibited_purposes")(_purposes)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Policy:
+        both = sorted(set(self.permitted_purposes) & set(self.prohibited_purposes))
+        if both:
+            raise _KeyedError("permitted_purposes", f"{both} are also prohibited")
+        missing = [p for p in REQUIRED_PROHIBITED if p not in self.prohibited_purposes]
+        if missing:
+            raise _KeyedError(
+                "prohibited_purposes",
+                f"must include {missing}: every policy prohibits {list(REQUIRED_PROHIBITED)}",
+            )
+        return self
+
+    # ------------------------------------------------------------------ loading
+    @classmethod
+    def from_dict(cls, data: Any) -> Policy:
+        """Build a policy from a plain mapping (PolicyError naming the bad key)."""
+        if not isinstance(data, dict):
+            raise PolicyError(
+                f"Invalid policy: expected a mapping of keys, got {type(data).__name__}",
+                key="<policy>",
+            )
+        return cls(**data)
+
+    @classmethod
+    def from_text(cls, text: str) -> Policy:
+        """Parse YAML text; the text (comments included) is kept for :meth:`to_yaml`."""
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            raise PolicyError(f"Invalid policy: not valid YAML ({err})", key="<policy>") from None
+        policy = cls.from_dict(data)
+        policy._source = text
+        return policy
+
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike[str]) -> Policy:
+        """Read a policy file.
+
+        Raises
+        ------
+        PolicyError
+            The file cannot be read, is not YAML, has an unknown key or an invalid value
+            (``key`` names it, dotted: ``"reliability.min_auc"``).
+        """
+        p = Path(path)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except OSError as err:
+            raise PolicyError(
+                f"Cannot read policy {p}: {err.strerror}; check the path", key="<policy>"
+            ) from None
+        return cls.from_text(text)
+
+    @classmethod
+    def default(cls) -> Policy:
+        """The default policy shipped with riskmodels (``fairness/policy.yaml``)."""
+        text = resources.files("riskmodels.policy").joinpath("default_policy.yaml")
+        return cls.from_text(text.read_text(encoding="utf-8"))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain mapping (tuples as lists), the inverse of :meth:`from_dict`."""
+        return self.model_dump(mode="json")
+
+    def to_yaml(self, path: str | os.PathLike[str] | None = None) -> str:
+        """The policy as YAML: the original text (with its rationale comments) when it was
+        read from YAML, otherwise a plain dump. Written atomically to ``path`` if given."""
+        text = self._source or yaml.safe_dump(self.to_dict(), sort_keys=False)
+        if path is not None:
+            atomic_write_text(path, text)
+        return text
+
+    @property
+    def sha256(self) -> str:
+        """sha256 of :meth:`to_yaml` (identifies the exact policy text a release used)."""
+        return hashlib.sha256(self.to_yaml().encode("utf-8")).hexdigest()
+
+    # ------------------------------------------------------------------ use
+    def check_purpose(self, purpose: str) -> None:
+        """Raise :class:`~riskmodels.errors.PolicyViolation` unless ``purpose`` is permitted.
+
+        The message says whether the purpose is prohibited or unknown and lists the
+        permitted purposes.
+        """
+        permitted = ", ".join(self.permitted_purposes)
+        if purpose in self.prohibited_purposes:
+            raise PolicyViolation(
+                f"Purpose {purpose!r} is prohibited by policy {self.name!r}: risk scores must "
+                f"not be used for {', '.join(self.prohibited_purposes)}. Permitted purposes: "
+                f"{permitted}.",
+                purpose=purpose,
+            )
+        if purpose not in self.permitted_purposes:
+            raise PolicyViolation(
+                f"Purpose {purpose!r} is not a permitted purpose of policy {self.name!r}. "
+                f"Name one of the permitted purposes: {permitted}.",
+                purpose=purpose if isinstance(purpose, str) else None,
+            )
+
+    def check(self, evidence: Any, card: Any = None, model: Any = None) -> GateReport:
+        """Check evidence (and optionally the card and model) against every gate.
+
+        Parameters
+        ----------
+        evidence : Evidence
+            From ``RiskModel.assess``.
+        card : object with a ``complete`` attribute, optional
+            The model card; without one the ``documentation.card`` gate is
+            ``insufficient_evidence``.
+        model : RiskModel, optional
+            Needed for the gates on features, mitigation and evidence/model identity;
+            without it they are ``insufficient_evidence``.
+
+        Returns
+        -------
+        GateReport
+            One row per gate: ``pass | warn | fail | insufficient_evidence``, the value,
+            the bound, the CI and one sentence saying why.
+        """
+        from riskmodels.policy._check import check_policy
+
+        return check_policy(self, evidence, card=card, model=model)
+
+    def __eq__(self, other: object) -> bool:
+        # equal content is an equal policy, whether or not it was read with comments
+        if not isinstance(other, Policy):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self.to_dict(), sort_keys=True))
+
+    def __repr__(self) -> str:
+        return (
+            f"Policy(name={self.name!r}, version={self.version!r}, "
+            f"criterion={self.fairness.criterion!r}, "
+            f"permitted_purposes={self.permitted_purposes})"
+        )

@@ -1,0 +1,222 @@
+"""The scoring audit log: append-only JSON lines, each entry chained to the previous one.
+
+Every scoring run appends one entry. Each entry carries ``seq`` (0, 1, 2, ...), ``prev``
+(the sha256 of the previous entry's line, or 64 zeros for the first) and ``entry_sha256``
+(the sha256 of its own content without that field). A sidecar file
+``<log>.head.json`` holds the number of entries and the sha256 of the last line.
+
+What this detects, and what it cannot
+-------------------------------------
+- An edited entry: its ``entry_sha256`` no longer matches, and the next entry's ``prev``
+  does not either.
+- An inserted, removed or reordered entry: ``seq`` is not consecutive and ``prev`` breaks.
+- A removed *last* entry leaves a valid chain; only the sidecar's count and head hash
+  reveal it.
+- Someone with write access to both the log and the sidecar can rewrite the whole chain
+  consistently: a hash chain without a key proves integrity against accidents and
+  careless edits, not against a determined insider. Copy the head hash (``verify_audit_log``
+  returns it) somewhere they cannot write (a ticket, an e-mail, a monitoring system) to
+  close that gap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from riskmodels._io import atomic_write_bytes, atomic_write_text
+from riskmodels.errors import ReleaseError
+
+__all__ = ["GENESIS", "append_entry", "head_path", "verify_audit_log"]
+
+#: ``prev`` of the first entry.
+GENESIS = "0" * 64
+
+
+def head_path(log: str | os.PathLike[str]) -> Path:
+    """The sidecar holding the entry count and head hash of ``log``."""
+    log = Path(log)
+    return log.with_name(log.name + ".head.json")
+
+
+def _canonical(entry: dict[str, Any]) -> bytes:
+    return json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _line_hash(line: bytes) -> str:
+    return hashlib.sha256(line).hexdigest()
+
+
+@contextlib.contextmanager
+def _locked(log: Path) -> Iterator[None]:
+    """An exclusive advisory lock so that two scoring runs cannot fork the chain."""
+    lock = log.with_name(log.name + ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a+b") as fh:
+        try:
+            import fcntl
+        except ImportError:  # Windows: no advisory locks; runs must not overlap
+            yield
+            return
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _problems(
+    lines: list[bytes], head: dict[str, Any] | None, head_name: str
+) -> tuple[list[str], list[dict[str, Any]]]:
+    problems: list[str] = []
+    entries: list[dict[str, Any]] = []
+    prev = GENESIS
+    for i, line in enumerate(lines):
+        where = f"line {i + 1}"
+        try:
+            entry = json.loads(line)
+            if not isinstance(entry, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            problems.append(f"{where}: not a JSON object")
+            prev = _line_hash(line)
+            continue
+        body = {k: v for k, v in entry.items() if k != "entry_sha256"}
+        if entry.get("entry_sha256") != hashlib.sha256(_canonical(body)).hexdigest():
+            problems.append(f"{where}: entry was edited (its content does not match its hash)")
+        if entry.get("seq") != i:
+            problems.append(
+                f"{where}: sequence number {entry.get('seq')!r}, expected {i} "
+                "(an entry was inserted, removed or moved)"
+            )
+        if entry.get("prev") != prev:
+            problems.append(
+                f"{where}: does not follow the previous entry (an entry before it was edited, "
+                "inserted, removed or moved)"
+            )
+        entries.append(entry)
+        prev = _line_hash(line)
+    if head is not None:
+        if head.get("count") != len(lines):
+            problems.append(
+                f"the log has {len(lines)} entries but its head file records "
+                f"{head.get('count')!r} (entries were removed or appended outside riskmodels)"
+            )
+        elif head.get("head") != (prev if lines else GENESIS):
+            problems.append("the last entry does not match the head file (it was edited)")
+    elif lines:
+        problems.append(f"the head file {head_name} is missing (the log cannot be checked)")
+    return problems, entries
+
+
+def _read(log: Path) -> tuple[list[bytes], dict[str, Any] | None]:
+    data = log.read_bytes() if log.exists() else b""
+    if data and not data.endswith(b"\n"):
+        lines = data.split(b"\n")  # a torn final line is reported as not JSON
+    else:
+        lines = data.split(b"\n")[:-1] if data else []
+    hp = head_path(log)
+    head = None
+    if hp.exists():
+        try:
+            head = json.loads(hp.read_text(encoding="utf-8"))
+        except ValueError:
+            head = {"count": None, "head": None}
+    return lines, head
+
+
+def verify_audit_log(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Check an audit log's hash chain and head file; return its entries.
+
+    Parameters
+    ----------
+    path : path
+        The ``audit_log.jsonl`` file (its head file ``audit_log.jsonl.head.json`` sits
+        next to it).
+
+    Returns
+    -------
+    list of dict
+        The entries, oldest first. The last entry's line hash is the head recorded in the
+        head file: copy it somewhere the log's writers cannot change to make a rewrite of
+        the whole log detectable (see the module notes).
+
+    Raises
+    ------
+    ReleaseError
+        ``reason="tampered"``, listing every problem: an edited, inserted, removed or
+        reordered entry, a removed last entry (via the head file), a missing head file.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> log = pathlib.Path(tempfile.mkdtemp()) / "audit_log.jsonl"
+    >>> _ = append_entry(log, {"purpose": "research_evaluation", "rows_in": 10})
+    >>> _ = append_entry(log, {"purpose": "research_evaluation", "rows_in": 12})
+    >>> [e["seq"] for e in verify_audit_log(log)]
+    [0, 1]
+    >>> lines = log.read_text().splitlines()
+    >>> _ = log.write_text(lines[1] + "\\n" + lines[0] + "\\n")
+    >>> verify_audit_log(log)
+    Traceback (most recent call last):
+    ...
+    riskmodels.errors.ReleaseError: The audit log ... has been tampered with ...
+    """
+    log = Path(path)
+    if not log.exists():
+        raise ReleaseError(f"Audit log {log} does not exist", reason="unreadable", path=str(log))
+    lines, head = _read(log)
+    problems, entries = _problems(lines, head, head_path(log).name)
+    if problems:
+        raise ReleaseError(
+            f"The audit log {log} has been tampered with or damaged:\n"
+            + "\n".join(f"  - {p}" for p in problems),
+            reason="tampered",
+            path=str(log),
+        )
+    return entries
+
+
+def append_entry(path: str | os.PathLike[str], record: dict[str, Any]) -> dict[str, Any]:
+    """Verify the log, then append ``record`` as the next chained entry (atomically).
+
+    The whole file is rewritten through a temp file and renamed, so a crash leaves the
+    previous log intact; the head file is updated after it. A log that fails verification
+    is not extended (ReleaseError ``"tampered"``): a broken chain must be investigated,
+    not buried under new entries.
+
+    Returns
+    -------
+    dict
+        The entry as written (with ``seq``, ``prev`` and ``entry_sha256``).
+    """
+    log = Path(path)
+    with _locked(log):
+        if log.exists() or head_path(log).exists():
+            verify_audit_log(log) if log.exists() else _missing_log(log)
+        lines, _ = _read(log)
+        prev = _line_hash(lines[-1]) if lines else GENESIS
+        entry = {k: v for k, v in record.items() if k not in ("seq", "prev", "entry_sha256")}
+        entry.update(seq=len(lines), prev=prev)
+        entry["entry_sha256"] = hashlib.sha256(_canonical(entry)).hexdigest()
+        line = _canonical(entry)
+        old = log.read_bytes() if log.exists() else b""
+        atomic_write_bytes(log, old + line + b"\n")
+        atomic_write_text(
+            head_path(log),
+            json.dumps({"count": len(lines) + 1, "head": _line_hash(line)}),
+        )
+    return entry
+
+
+def _missing_log(log: Path) -> None:
+    raise ReleaseError(
+        f"The audit log {log} is missing but its head file exists: the log was removed",
+        reason="tampered",
+        path=str(log),
+    )

@@ -1,0 +1,639 @@
+"""score(): the only way to operational scores — verified release, permitted purpose,
+validated data, drift check, per-row abstention, and an audit-log entry."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import math
+import os
+import platform
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from riskmodels._io import sha256_file
+from riskmodels.errors import PolicyViolation, Problem, SchemaError
+from riskmodels.release import Release, load_release
+from riskmodels.scoring._audit_log import append_entry
+from riskmodels.scoring._risklist import DECISION_COLUMNS, STATUSES, RiskList
+
+__all__ = ["DriftReport", "score"]
+
+_EXPLAIN = ("flagged", "all", "none")
+#: Reasons given per explained row.
+REASONS = 3
+#: Rows of the batch used as the reference population of linear and model-agnostic
+#: explanations (the training data is not in a release: it is personal data).
+BACKGROUND_ROWS = 10_000
+#: Floor on bin shares, as in TrainingProfile.psi, so the PSI of counts summed over
+#: chunks equals the PSI of the whole batch.
+_EPS = 1e-4
+
+
+def _utc(now: dt.datetime | None) -> dt.datetime:
+    if now is None:
+        return dt.datetime.now(dt.UTC)
+    return now.replace(tzinfo=dt.UTC) if now.tzinfo is None else now.astimezone(dt.UTC)
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name (some containers): say so, never guess
+        return "unknown"
+
+
+# ---------------------------------------------------------------------- inputs
+class _Source:
+    """Chunks of the columns scoring needs, from a DataFrame or a Parquet file."""
+
+    n_rows: int
+    sha256: str
+    kind: str
+    name: str
+
+    def chunks(self) -> Iterator[pd.DataFrame]:
+        raise NotImplementedError
+
+    def validate(self, spec: Any) -> None:
+        raise NotImplementedError
+
+
+class _FrameSource(_Source):
+    def __init__(self, frame: pd.DataFrame, columns: list[str], chunk_size: int) -> None:
+        self.frame = frame
+        self.columns = columns
+        self.chunk_size = chunk_size
+        self.n_rows = len(frame)
+        self.kind = "frame"
+        self.name = "DataFrame"
+
+    def validate(self, spec: Any) -> None:
+        # the whole frame at once: every problem, duplicates included, in one error
+        spec.validate(self.frame, require_target=False, require_protected=False)
+        from riskmodels.modeling import frame_sha256
+
+        self.sha256 = frame_sha256(self.frame, self.columns)
+
+    def chunks(self) -> Iterator[pd.DataFrame]:
+        for start in range(0, self.n_rows, self.chunk_size):
+            yield self.frame.iloc[start : start + self.chunk_size][self.columns]
+
+
+class _ParquetSource(_Source):
+    def __init__(self, path: Path, columns: list[str], chunk_size: int) -> None:
+        import pyarrow.parquet as pq
+
+        try:
+            self.file = pq.ParquetFile(path)
+        except (OSError, ValueError) as err:
+            raise SchemaError(
+                Problem(None, f"cannot be read as Parquet ({err})", "check the file"),
+                context=f"Cannot read {path}",
+            ) from None
+        self.path = path
+        self.columns = columns
+        self.chunk_size = chunk_size
+        self.n_rows = self.file.metadata.num_rows
+        self.kind = "parquet"
+        self.name = path.name
+
+    def chunks(self) -> Iterator[pd.DataFrame]:
+        for batch in self.file.iter_batches(batch_size=self.chunk_size, columns=self.columns):
+            yield batch.to_pandas()
+
+    def validate(self, spec: Any) -> None:
+        # Streamed: each chunk is validated; duplicates are checked across chunks on the
+        # keys alone, so memory holds the ids, never the whole batch.
+        missing = [c for c in self.columns if c not in self.file.schema_arrow.names]
+        if missing:
+            raise SchemaError(
+                [
+                    Problem(c, "column is missing", "add it, or fix the name in the spec")
+                    for c in missing
+                ]
+            )
+        keys = [spec.id] + ([spec.time] if spec.time else [])
+        problems: list[Problem] = []
+        seen: list[pd.DataFrame] = []
+        start = 0
+        for chunk in self.chunks():
+            try:
+                spec.validate(chunk, require_target=False, require_protected=False)
+            except SchemaError as err:
+                end = start + len(chunk) - 1
+                problems += [
+                    Problem(p.column, f"rows {start:,}-{end:,}: {p.found}", p.hint)
+                    for p in err.problems
+                ]
+            seen.append(chunk[keys])
+            start += len(chunk)
+        if self.n_rows == 0:
+            problems.append(Problem(None, "the file has 0 rows", "pass a non-empty file"))
+        if seen and not problems:
+            all_keys = pd.concat(seen, ignore_index=True)
+            dup = all_keys.duplicated()
+            if dup.any():
+                ex = all_keys.loc[dup, spec.id].head(5).tolist()
+                problems.append(
+                    Problem(
+                        spec.id,
+                        f"{int(dup.sum())} duplicate id(s) (e.g. {ex})",
+                        "ids must be unique per snapshot; deduplicate",
+                    )
+                )
+        if problems:
+            raise SchemaError(problems)
+        self.sha256 = sha256_file(self.path)
+
+
+def _source(frame: Any, columns: list[str], chunk_size: int) -> _Source:
+    if isinstance(frame, pd.DataFrame):
+        return _FrameSource(frame, columns, chunk_size)
+    if isinstance(frame, str | os.PathLike):
+        p = Path(frame)
+        if p.suffix.lower() in (".parquet", ".pq") and p.is_file():
+            return _ParquetSource(p, columns, chunk_size)
+        from riskmodels.data import read_frame
+
+        return _FrameSource(read_frame(p), columns, chunk_size)
+    raise SchemaError(
+        Problem(
+            None,
+            f"expected a DataFrame or a path, got {type(frame).__name__}",
+            "pass a pandas DataFrame or a .parquet / .csv path",
+        ),
+        context="Invalid input to score",
+    )
+
+
+# ---------------------------------------------------------------------- drift
+@dataclass(frozen=True)
+class DriftReport:
+    """PSI of each feature of a batch against the training profile.
+
+    ``status`` per feature: ``stable`` (PSI < psi_warn), ``review`` (above psi_warn, or
+    above psi_refuse but within what chance gives for a batch this size), ``drifted``
+    (above psi_refuse and beyond chance).
+    """
+
+    psi: dict[str, float]
+    chance: dict[str, float]
+    status: dict[str, str]
+    n_rows: int
+
+    @property
+    def drifted(self) -> list[str]:
+        return [f for f, s in self.status.items() if s == "drifted"]
+
+    @property
+    def review(self) -> list[str]:
+        return [f for f, s in self.status.items() if s == "review"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            f: {"psi": _r(self.psi[f]), "chance_level": _r(self.chance[f]), "status": s}
+            for f, s in self.status.items()
+        }
+
+
+def _r(x: float) -> float | None:
+    return None if math.isnan(x) else round(float(x), 6)
+
+
+def _drift(counts: dict[str, np.ndarray], profile: Any, policy: Any) -> DriftReport:
+    from scipy.stats import chi2
+
+    d = policy.drift
+    psi, chance, status = {}, {}, {}
+    n_rows = 0
+    for name, prof in profile.features.items():
+        c = counts[name].astype(float)
+        n = c.sum()
+        n_rows = int(n)
+        expected = np.asarray([*prof.shares, 0.0])
+        if n == 0:
+            psi[name], chance[name], status[name] = math.nan, math.nan, "stable"
+            continue
+        a = np.maximum(c / n, _EPS)
+        e = np.maximum(expected, _EPS)
+        value = float(np.sum((a - e) * np.log(a / e)))
+        # PSI ~ chi2(k - 1) * (1/n + 1/N) under no drift (k bins with any mass)
+        k = int(((c > 0) | (expected > 0)).sum())
+        level = float(chi2.ppf(1 - d.significance, max(k - 1, 1))) * (
+            1 / n + 1 / max(profile.n_rows, 1)
+        )
+        psi[name], chance[name] = value, level
+        if value > d.psi_refuse and value > level:
+            status[name] = "drifted"
+        elif value >= d.psi_warn:
+            status[name] = "review"
+        else:
+            status[name] = "stable"
+    return DriftReport(psi=psi, chance=chance, status=status, n_rows=n_rows)
+
+
+# ---------------------------------------------------------------------- per row
+def _category_index(prof: Any, values: pd.Series) -> np.ndarray:
+    """Position of each value among the profile's training categories: -1 for a category
+    never seen in training, -2 for a missing value.
+
+    The same mapping as ``FeatureProfile.bin_counts`` (values compared as strings), but
+    the string conversion is done on the few categories of a categorical column, not on
+    every row: scoring a million rows must not cost a million string conversions.
+    """
+    known = pd.Index(prof.categories, dtype=object)
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()
+        uniques: Any = values.cat.categories
+    else:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    mapper = known.get_indexer(pd.Index(uniques).astype(str).astype(object))
+    idx = np.where(codes >= 0, mapper[np.maximum(codes, 0)] if len(mapper) else -1, -2)
+    idx = np.asarray(idx, dtype=np.int64)
+    idx[values.isna().to_numpy()] = -2
+    return idx
+
+
+def _scan(chunk: pd.DataFrame, profile: Any) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """One pass over a chunk: each feature's counts in its profile bins (exactly
+    ``FeatureProfile.bin_counts``) and which rows lie outside the training data."""
+    counts = {}
+    bad = np.zeros(len(chunk), dtype=bool)
+    for name, prof in profile.features.items():
+        s = chunk[name]
+        miss = s.isna().to_numpy()
+        if prof.kind == "numeric":
+            counts[name] = prof.bin_counts(s)
+            if prof.min is not None:
+                x = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
+                bad |= (x < prof.min) | (x > prof.max)
+        else:
+            idx = _category_index(prof, s)
+            seen = np.bincount(idx[idx >= 0], minlength=len(prof.categories))
+            unseen = idx == -1
+            counts[name] = np.concatenate([seen, [miss.sum()], [unseen.sum()]])
+            bad |= unseen
+        if prof.missing_rate == 0:
+            # a value training never lacked: the model's handling of it is a silent guess
+            bad |= miss
+    return counts, bad
+
+
+def _no_basis_words(sub: pd.DataFrame, profile: Any) -> np.ndarray:
+    """Why each of these rows (all outside the training data) cannot be scored, in the
+    profile's own words."""
+    words = profile.out_of_distribution(sub).to_numpy(dtype=object, copy=True)
+    for name, prof in profile.features.items():
+        if prof.missing_rate == 0:
+            miss = sub[name].isna().to_numpy()
+            msg = f"{name} is missing (it never was in training)"
+            words[miss] = np.where(words[miss] == "", msg, words[miss] + "; " + msg)
+    return words
+
+
+def _proxy_features(release: Release) -> tuple[str, ...]:
+    proxies = getattr(release.evidence, "proxies", None)
+    if proxies is None:
+        return ()
+    ff = proxies.flagged_features
+    return tuple(ff() if callable(ff) else ff)
+
+
+def _reason_texts(
+    release: Release, sub: pd.DataFrame, rows: np.ndarray, background: pd.DataFrame
+) -> np.ndarray:
+    """Up to three plain-language reasons for ``rows`` (positions in ``sub``), joined by
+    '; ' (missing when no feature raises the score)."""
+    from riskmodels.explain import explain
+
+    exps = explain(
+        release.model.base_estimator_,
+        sub,
+        release.spec,
+        background=background,
+        rows=rows,
+        proxies=_proxy_features(release),
+        progress=False,
+    )
+    table = exps.reasons(k=REASONS)
+    cols = [c for c in table.columns if str(c).startswith("reason_")]
+    parts = table[cols].to_numpy(dtype=object)
+    out = np.empty(len(parts), dtype=object)
+    for i, row in enumerate(parts):
+        words = [str(w) for w in row if isinstance(w, str) and w]
+        out[i] = "; ".join(words) if words else None
+    return out
+
+
+# ---------------------------------------------------------------------- score
+def _check_args(explain: Any, chunk_size: Any) -> None:
+    problems = []
+    if explain not in _EXPLAIN:
+        problems.append(Problem("explain", f"{explain!r}", f"use one of {list(_EXPLAIN)}"))
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        problems.append(Problem("chunk_size", f"{chunk_size!r}", "pass an integer >= 1"))
+    if problems:
+        raise SchemaError(problems, context="Invalid argument to score")
+
+
+def _notice(release: Release, purpose: str) -> str:
+    prohibited = ", ".join(p.replace("_", " ") for p in release.manifest["purposes"]["prohibited"])
+    return (
+        "DECISION SUPPORT ONLY. This list supports, and does not replace, a human decision: "
+        "every row must be reviewed by a member of staff with the authority and competence "
+        "to act differently from the list, who records the decision and its rationale in the "
+        f"columns provided. Produced for: {purpose.replace('_', ' ')}. It must not be used "
+        f"for: {prohibited}. Scores are estimated probabilities of "
+        f"'{release.spec.target_description}' from model {release.name} version "
+        f"{release.version}, approved by {release.reviewer} on {release.approved_at.date()} "
+        f"and valid until {release.valid_until.date()}. Rows marked insufficient_basis were "
+        "not scored because they lie outside the data the model was built on."
+    )
+
+
+def score(
+    release: Release | str | os.PathLike[str],
+    frame: pd.DataFrame | str | os.PathLike[str],
+    *,
+    purpose: str,
+    explain: Literal["flagged", "all", "none"] = "flagged",
+    chunk_size: int = 100_000,
+    now: dt.datetime | None = None,
+    audit_log: str | os.PathLike[str] | None = None,
+    trust_store: str | os.PathLike[str] | None = None,
+) -> RiskList:
+    """Score people with an approved release, for a named, permitted purpose.
+
+    In order: (1) the release's files, approval and expiry are verified; (2) the purpose
+    must be permitted by the release's policy; (3) the data must match the spec (the
+    target and protected attributes are not needed, and protected attributes are not
+    read from a Parquet file); (4) each feature's PSI against the training profile is
+    checked and a drifted batch is refused (or flagged, if the policy says
+    ``on_drift: flag``); (5) a row outside the training data (a value outside the
+    training range, an unseen category, a missing value training never had) gets no
+    score and status ``insufficient_basis`` with the reason; (6) the rest are scored,
+    banded, ranked and (per ``explain``) given reasons; (7) one entry is appended to the
+    audit log. Nothing is written if any step refuses.
+
+    Parameters
+    ----------
+    release : Release or path
+        A loaded release (re-verified on disk) or a bundle directory.
+    frame : DataFrame or path
+        The people to score; a ``.parquet`` path is streamed in chunks so memory stays
+        flat (a ``.csv`` path is read whole).
+    purpose : str
+        One of the policy's permitted purposes.
+    explain : {"flagged", "all", "none"}, default "flagged"
+        Rows to give reasons: those flagged (score >= the release threshold), all scored
+        rows, or none.
+    chunk_size : int, default 100_000
+        Rows scored (and read from Parquet) at a time.
+    now : datetime, optional
+        The time of the run (expiry check, timestamps); default now, UTC.
+    audit_log : path, optional
+        Default ``audit_log.jsonl`` in the bundle directory.
+    trust_store : path, optional
+        Directory of trusted reviewers' public keys; the release's signature must verify
+        against one (default: ``$RISKMODELS_TRUST_STORE`` if set, else not checked).
+
+    Returns
+    -------
+    RiskList
+
+    Raises
+    ------
+    ReleaseError
+        ``reason`` ``"tampered"``, ``"expired"`` or ``"unapproved"`` (also for a
+        tampered audit log).
+    PolicyViolation
+        A prohibited or unknown purpose (the message lists the permitted ones), or a
+        drifted batch under ``on_drift: refuse``: the policy forbids scoring a population
+        the release was not validated on, so the refusal is a violation of the policy,
+        not a data error (the data itself is valid).
+    SchemaError
+        The data does not match the spec (every problem listed), or a bad argument.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import riskmodels as rm
+    >>> from riskmodels.policy import Policy
+    >>> from riskmodels.release import approve
+    >>> frame, spec = rm.datasets.make_prison_incidents(n_people=600, months=3, seed=1)
+    >>> train, test = rm.split(frame, spec)
+    >>> model = rm.RiskModel(spec, estimator="logistic").fit(train)
+    >>> evidence = model.assess(test, n_boot=50, fairness=False, explain=False)
+    >>> policy = Policy.default()
+    >>> waivers = {g.name: "documentation example, not a real approval"
+    ...            for g in policy.check(evidence, model=model) if g.status != "pass"}
+    >>> release = approve(model, evidence, None, policy, reviewer="R. Reviewer",
+    ...                   author="A. Author", waivers=waivers,
+    ...                   out=tempfile.mkdtemp() + "/release")
+    >>> people = test.drop(columns=[spec.target, *spec.protected_names])
+    >>> risk_list = score(release, people, purpose="prioritise_welfare_review",
+    ...                   explain="none")
+    >>> risk_list.frame.columns[:6].tolist()
+    ['id', 'as_of', 'score', 'band', 'rank', 'status']
+    >>> score(release, people, purpose="sentencing")
+    Traceback (most recent call last):
+    ...
+    riskmodels.errors.PolicyViolation: Purpose 'sentencing' is prohibited by policy ...
+    """
+    _check_args(explain, chunk_size)
+    now = _utc(now)
+    if isinstance(release, Release):
+        release.verify(now=now, trust_store=trust_store)
+    else:
+        release = load_release(release, now=now, trust_store=trust_store)
+    policy = release.policy
+    policy.check_purpose(purpose)
+    spec, model, profile = release.spec, release.model, release.profile
+    features = list(model.features_)
+    columns = list(dict.fromkeys(spec.columns(target=False, protected=False) + features))
+    source = _source(frame, columns, chunk_size)
+    source.validate(spec)
+
+    counts = {
+        name: np.zeros(
+            len(p.edges) + 3 if p.kind == "numeric" else len(p.categories) + 2, dtype=np.int64
+        )
+        for name, p in profile.features.items()
+    }
+    # first pass: drift counts and each row's basis (one byte per row is kept)
+    outside = []
+    for chunk in source.chunks():
+        delta, bad = _scan(chunk, profile)
+        for name in counts:
+            counts[name] += delta[name]
+        outside.append(bad)
+    drift = _drift(counts, profile, policy)
+    if drift.drifted and policy.drift.on_drift == "refuse":
+        detail = ", ".join(
+            f"{f} (PSI {drift.psi[f]:.3f}, chance level {drift.chance[f]:.3f})"
+            for f in drift.drifted
+        )
+        raise PolicyViolation(
+            f"Scoring refused: the batch differs from the training data beyond the policy's "
+            f"bound (PSI > {policy.drift.psi_refuse}) in {detail}. The release was not "
+            "validated on this population; investigate the change, and re-validate and "
+            "re-approve the model before scoring it.",
+            purpose=purpose,
+        )
+
+    ids, times, scores, basis, reasons = [], [], [], [], []
+    threshold = release.threshold
+    background = None
+    for chunk, bad in zip(source.chunks(), outside, strict=True):
+        ok = ~bad
+        p = np.full(len(chunk), np.nan)
+        text = np.full(len(chunk), None, dtype=object)
+        if bad.any():
+            text[bad] = "No score: " + _no_basis_words(chunk[bad], profile).astype(object)
+        if ok.any():
+            sub = chunk[ok] if not ok.all() else chunk
+            p_ok = model._predict_proba(sub)
+            p[ok] = p_ok
+            if explain != "none":
+                if background is None:
+                    # the same reference for every chunk: the first rows of the batch
+                    background = sub.head(BACKGROUND_ROWS)
+                pick = p_ok >= threshold if explain == "flagged" else np.ones(len(p_ok), bool)
+                if pick.any():
+                    text[np.flatnonzero(ok)[pick]] = _reason_texts(
+                        release, sub, np.flatnonzero(pick), background
+                    )
+        ids.append(chunk[spec.id].to_numpy())
+        if spec.time:
+            times.append(pd.to_datetime(chunk[spec.time]).to_numpy())
+        scores.append(p)
+        basis.append(ok)
+        reasons.append(text)
+
+    out = _assemble(release, spec, ids, times, scores, basis, reasons)
+    from riskmodels.modeling import frame_sha256
+
+    output_sha = frame_sha256(out, ["id", "score", "band", "rank", "status"])
+    counts_ = {
+        "rows": len(out),
+        "scored": int(out["score"].notna().sum()),
+        "insufficient_basis": int((out["status"] == "insufficient_basis").sum()),
+        "flagged": int((out["status"] == "flagged").sum()),
+    }
+    user = _user()
+    log_path = Path(audit_log) if audit_log is not None else release.audit_log_path
+    entry = append_entry(
+        log_path,
+        {
+            "event": "score",
+            "at": now.isoformat(timespec="seconds"),
+            "user": user,
+            "host": platform.node(),
+            "purpose": purpose,
+            "release_id": release.release_id,
+            "model_name": release.name,
+            "model_version": release.version,
+            "rows_in": counts_["rows"],
+            "scored": counts_["scored"],
+            "abstained": counts_["insufficient_basis"],
+            "flagged": counts_["flagged"],
+            "input": source.name,
+            "input_sha256": source.sha256,
+            "output_sha256": output_sha,
+            "drift": drift.drifted + drift.review,
+            "signed_by": release.signed_by,
+        },
+    )
+    card = release.card
+    metadata = {
+        "notice": _notice(release, purpose),
+        "model_name": release.name,
+        "model_version": release.version,
+        "outcome": release.spec.target_description,
+        "release_id": release.release_id,
+        "release_path": str(release.path),
+        "card": (
+            f"{card['file']} in the release bundle (sha256 {card['sha256']})"
+            if card
+            else "no model card in the release"
+        ),
+        "policy": f"{policy.name} {policy.version} (sha256 {policy.sha256})",
+        "purpose": purpose,
+        "permitted_purposes": list(policy.permitted_purposes),
+        "prohibited_purposes": list(policy.prohibited_purposes),
+        "generated_at": now.isoformat(timespec="seconds"),
+        "generated_by": user,
+        "approved_by": release.reviewer,
+        "approved_at": release.approved_at.isoformat(timespec="seconds"),
+        "valid_until": release.valid_until.isoformat(timespec="seconds"),
+        "signed_by": release.signed_by,
+        "threshold": threshold,
+        "bands": {"cuts": list(policy.bands.cuts), "labels": list(policy.bands.labels)},
+        "explained": explain,
+        "reasons": (
+            f"up to {REASONS} features that raise the person's score most (SHAP values of "
+            "the uncalibrated model, relative to the average person of this batch for "
+            "linear models and of the training data for tree models)"
+            if explain != "none"
+            else "not computed"
+        ),
+        "id_column": spec.id,
+        "counts": counts_,
+        "drift": drift.to_dict(),
+        "drift_flagged": drift.drifted,
+        "input": source.name,
+        "input_sha256": source.sha256,
+        "output_sha256": output_sha,
+        "audit_log": str(log_path),
+        "audit_entry": entry["seq"],
+    }
+    if drift.drifted:
+        metadata["notice"] += (
+            f" WARNING: this batch differs from the training data in {', '.join(drift.drifted)}"
+            " (population stability index beyond the policy's bound); the scores may be less "
+            "reliable than the release's evidence shows."
+        )
+    return RiskList(out, metadata)
+
+
+def _assemble(
+    release: Release,
+    spec: Any,
+    ids: list[np.ndarray],
+    times: list[np.ndarray],
+    scores: list[np.ndarray],
+    basis: list[np.ndarray],
+    reasons: list[np.ndarray],
+) -> pd.DataFrame:
+    import pyarrow as pa
+
+    n = sum(len(x) for x in scores)
+    score_all = np.concatenate(scores) if scores else np.empty(0)
+    ok = np.concatenate(basis) if basis else np.empty(0, bool)
+    # band and status are categoricals (ordered bands): one byte per row, however long
+    # the list, and "low < medium < high" sorts the way a reader expects
+    codes = np.where(ok, np.where(score_all >= release.threshold, 0, 1), 2).astype(np.int8)
+    status = pd.Categorical.from_codes(codes, categories=list(STATUSES))
+    labels = release.policy.bands.labels
+    band = pd.Categorical.from_codes(
+        release.policy.bands.codes(score_all).astype(np.int8), categories=labels, ordered=True
+    )
+    rank = pd.Series(score_all).rank(ascending=False, method="min").astype("Int64")
+    data: dict[str, Any] = {"id": np.concatenate(ids) if ids else np.empty(0)}
+    if spec.time:
+        data["as_of"] = np.concatenate(times) if times else np.empty(0, "datetime64[ns]")
+    data["score"] = score_all
+    data["band"] = band
+    data["rank"] = rank.array
+    data["status"] = status
+    data["reasons"] = pd.array(np.concatenate(reasons) if reasons else [], dtype="str")
+    for col in DECISION_COLUMNS:
+        # all missing, for the reviewer: no per-row objects are created
+        data[col] = pd.array(pa.nulls(n, pa.large_string()), dtype="str")
+    return pd.DataFrame(data)

@@ -1,0 +1,297 @@
+"""score(): the governed path to a risk list, and every refusal writing nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskmodels._io import sha256_file
+from riskmodels.errors import PolicyViolation, ReleaseError, SchemaError
+from riskmodels.modeling import frame_sha256
+from riskmodels.policy import Policy
+from riskmodels.release import load_release
+from riskmodels.scoring import DECISION_COLUMNS, RiskList, score, verify_audit_log
+
+NOW = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.UTC)
+PURPOSE = "prioritise_welfare_review"
+
+
+def _score(release, frame, **kw):
+    kw.setdefault("purpose", PURPOSE)
+    kw.setdefault("explain", "none")
+    kw.setdefault("now", NOW)
+    return score(release, frame, **kw)
+
+
+def _log(bundle):
+    return bundle / "audit_log.jsonl"
+
+
+def _unchanged(bundle, before):
+    after = {p.name for p in bundle.iterdir()}
+    assert after == before, "a refused run must write nothing"
+
+
+# ---------------------------------------------------------------------- the list
+def test_risk_list_columns_and_metadata(bundle_copy, people, fitted):
+    model, evidence, _, _ = fitted
+    rl = _score(bundle_copy, people)
+    assert isinstance(rl, RiskList) and len(rl) == len(people)
+    f = rl.frame
+    assert list(f.columns) == [
+        "id",
+        "as_of",
+        "score",
+        "band",
+        "rank",
+        "status",
+        "reasons",
+        *DECISION_COLUMNS,
+    ]
+    assert f["id"].tolist() == people["record_id"].tolist()
+    scored = f["score"].notna()
+    assert set(f["status"]) <= {"flagged", "not_flagged", "insufficient_basis"}
+    assert ((f["status"] == "insufficient_basis") == ~scored).all()
+    assert ((f["status"] == "flagged") == (f["score"] >= evidence.threshold)).all()
+    assert f[list(DECISION_COLUMNS)].isna().all().all()
+    # bands follow the policy's cut points, a score on a cut in the higher band
+    policy = Policy.default()
+    expected = np.asarray(policy.bands.labels, dtype=object)[
+        np.searchsorted(policy.bands.cuts, f.loc[scored, "score"], side="right")
+    ]
+    assert (f.loc[scored, "band"].to_numpy(dtype=object) == expected).all()
+    # rank 1 is the highest score; ties share a rank
+    top = f.loc[f["rank"] == 1, "score"]
+    assert (top == f["score"].max()).all()
+    assert f.loc[scored].sort_values("rank")["score"].is_monotonic_decreasing
+    m = rl.metadata
+    assert m["model_name"] == model.display_name and m["model_version"] == model.version_
+    assert m["purpose"] == PURPOSE and m["generated_at"] == "2025-06-01T12:00:00+00:00"
+    assert m["valid_until"] == "2025-08-30T12:00:00+00:00"
+    assert m["approved_by"] == "R. Reviewer" and m["card"].startswith("card.md")
+    assert m["counts"]["rows"] == len(people)
+    assert m["counts"]["scored"] == int(scored.sum())
+    assert "does not replace, a human decision" in rl.notice
+    for prohibited in (
+        "sentencing",
+        "parole decisions",
+        "automated restrictions",
+        "disciplinary decisions",
+    ):
+        assert prohibited in rl.notice
+    assert "prioritise welfare review" in rl.notice
+    assert rl.top(5)["rank"].tolist() == sorted(rl.top(5)["rank"].tolist())
+    assert "DECISION SUPPORT ONLY" in rl._repr_html_() and "flagged" in repr(rl)
+
+
+def test_scores_equal_the_models_to_the_last_bit(bundle, people, fitted, tmp_path):
+    model, _, _, _ = fitted
+    expected = model._predict_proba(people)
+    for chunk_size in (100_000, 257):
+        rl = _score(bundle, people, chunk_size=chunk_size, audit_log=tmp_path / "log.jsonl")
+        ok = rl.frame["score"].notna().to_numpy()
+        assert ok.mean() > 0.95
+        np.testing.assert_array_equal(rl.frame["score"].to_numpy()[ok], expected[ok])
+    release = load_release(bundle, now=NOW)
+    rl2 = _score(release, people, audit_log=tmp_path / "log.jsonl")
+    assert rl2.frame.equals(rl.frame)
+
+
+def test_rows_outside_the_training_data_get_no_score(bundle, people, fitted, tmp_path):
+    model, _, _, _ = fitted
+    prof = model.profile_.features["age"]
+    odd = people.copy()
+    odd.loc[0, "age"] = prof.max + 5  # within the spec's range, beyond training's
+    odd.loc[1, "wing"] = "D"  # allowed by the spec, never seen in training
+    odd.loc[2, "age"] = np.nan  # training had no missing ages
+    rl = _score(bundle, odd, audit_log=tmp_path / "log.jsonl")
+    f = rl.frame
+    assert f["status"].tolist()[:3] == ["insufficient_basis"] * 3
+    assert f["score"].isna().tolist()[:3] == [True] * 3
+    assert f["rank"].isna().tolist()[:3] == [True] * 3
+    assert "outside training range" in f.loc[0, "reasons"]
+    assert "wing=D not seen in training" in f.loc[1, "reasons"]
+    assert "age is missing" in f.loc[2, "reasons"]
+    assert f["reasons"].str.startswith("No score:").tolist()[:3] == [True] * 3
+    assert f["score"].notna().tolist()[3:6] == [True] * 3
+    assert rl.counts["insufficient_basis"] == 3 + int(
+        (people["age"].iloc[3:] > prof.max).sum() + (people["age"].iloc[3:] < prof.min).sum()
+    )
+
+
+# ---------------------------------------------------------------------- refusals
+def test_prohibited_purpose_is_refused_and_writes_nothing(bundle_copy, people):
+    before = {p.name for p in bundle_copy.iterdir()}
+    with pytest.raises(PolicyViolation, match="prohibited") as info:
+        _score(bundle_copy, people, purpose="parole_decisions")
+    for permitted in Policy.default().permitted_purposes:
+        assert permitted in str(info.value)
+    _unchanged(bundle_copy, before)
+
+
+def test_unknown_purpose_is_refused_and_writes_nothing(bundle_copy, people):
+    before = {p.name for p in bundle_copy.iterdir()}
+    for purpose in ("find_troublemakers", "", None):
+        with pytest.raises(PolicyViolation, match="not a permitted purpose") as info:
+            _score(bundle_copy, people, purpose=purpose)
+        for permitted in Policy.default().permitted_purposes:
+            assert permitted in str(info.value)
+    _unchanged(bundle_copy, before)
+
+
+def test_missing_column_is_a_schema_error_and_writes_nothing(bundle_copy, people):
+    before = {p.name for p in bundle_copy.iterdir()}
+    with pytest.raises(SchemaError) as info:
+        _score(bundle_copy, people.drop(columns=["ideation"]))
+    assert "ideation" in info.value.columns
+    _unchanged(bundle_copy, before)
+
+
+def test_drifted_batch_is_refused_naming_the_feature(bundle_copy, people):
+    before = {p.name for p in bundle_copy.iterdir()}
+    drifted = people.assign(wing="C")
+    with pytest.raises(PolicyViolation, match="wing") as info:
+        _score(bundle_copy, drifted)
+    assert "age" not in str(info.value) and info.value.purpose == PURPOSE
+    _unchanged(bundle_copy, before)
+
+
+def test_drifted_batch_is_flagged_when_the_policy_says_so(flag_bundle, people, tmp_path):
+    rl = _score(flag_bundle, people.assign(wing="C"), audit_log=tmp_path / "log.jsonl")
+    assert rl.metadata["drift_flagged"] == ["wing"]
+    assert rl.metadata["drift"]["wing"]["status"] == "drifted"
+    assert "WARNING" in rl.notice and "wing" in rl.notice
+    assert verify_audit_log(tmp_path / "log.jsonl")[0]["drift"] == ["wing"]
+
+
+def test_small_batches_are_judged_against_chance(bundle, people, fitted, tmp_path):
+    model, _, _, _ = fitted
+    small = people.sample(25, random_state=1)
+    rl = _score(bundle, small, audit_log=tmp_path / "log.jsonl")
+    drift = rl.metadata["drift"]
+    assert drift["age"]["chance_level"] > Policy.default().drift.psi_refuse
+    assert rl.metadata["drift_flagged"] == []
+    # PSI summed over chunks is the PSI of the whole batch
+    rl = _score(bundle, people, chunk_size=333, audit_log=tmp_path / "log.jsonl")
+    whole = model.profile_.psi(people)
+    for name, value in whole.items():
+        assert rl.metadata["drift"][name]["psi"] == pytest.approx(value, abs=1e-6)
+
+
+def test_tampered_release_is_refused_and_writes_nothing(bundle_copy, people):
+    with open(bundle_copy / "card.md", "a", encoding="utf-8") as fh:
+        fh.write("edited\n")
+    before = {p.name for p in bundle_copy.iterdir()}
+    with pytest.raises(ReleaseError) as info:
+        _score(bundle_copy, people)
+    assert info.value.reason == "tampered"
+    _unchanged(bundle_copy, before)
+
+
+def test_a_loaded_release_is_reverified(bundle_copy, people):
+    release = load_release(bundle_copy, now=NOW)
+    data = bytearray((bundle_copy / "model.skops").read_bytes())
+    data[-10] ^= 0xFF
+    (bundle_copy / "model.skops").write_bytes(bytes(data))
+    with pytest.raises(ReleaseError) as info:
+        _score(release, people)
+    assert info.value.reason == "tampered"
+    assert not _log(bundle_copy).exists()
+
+
+def test_expired_release_is_refused_and_writes_nothing(bundle_copy, people):
+    before = {p.name for p in bundle_copy.iterdir()}
+    with pytest.raises(ReleaseError) as info:
+        _score(bundle_copy, people, now=NOW + dt.timedelta(days=91))
+    assert info.value.reason == "expired"
+    _unchanged(bundle_copy, before)
+
+
+def test_bad_arguments(bundle, people):
+    with pytest.raises(SchemaError) as info:
+        _score(bundle, people, explain="some", chunk_size=0)
+    assert info.value.columns == ["explain", "chunk_size"]
+    with pytest.raises(SchemaError):
+        _score(bundle, [1, 2, 3])
+
+
+# ---------------------------------------------------------------------- audit log
+def test_each_run_appends_one_chained_entry(bundle_copy, people):
+    for purpose in ("prioritise_welfare_review", "research_evaluation"):
+        rl = _score(bundle_copy, people, purpose=purpose)
+    entries = verify_audit_log(_log(bundle_copy))
+    assert [e["seq"] for e in entries] == [0, 1]
+    assert [e["purpose"] for e in entries] == ["prioritise_welfare_review", "research_evaluation"]
+    e = entries[-1]
+    assert e["rows_in"] == len(people) and e["scored"] + e["abstained"] == len(people)
+    assert e["user"] and e["at"] == "2025-06-01T12:00:00+00:00"
+    assert e["input_sha256"] == frame_sha256(
+        people, ["record_id", "snapshot_date", "person_id", "age", "ideation", "prior", "wing"]
+    )
+    assert e["output_sha256"] == rl.metadata["output_sha256"]
+    assert e["release_id"] == load_release(bundle_copy, now=NOW).release_id
+    assert rl.metadata["audit_entry"] == 1
+
+
+def test_parquet_input_is_streamed_with_the_same_result(bundle, people, tmp_path):
+    path = tmp_path / "people.parquet"
+    people.to_parquet(path, row_group_size=400)
+    log = tmp_path / "log.jsonl"
+    from_file = _score(bundle, path, chunk_size=500, audit_log=log)
+    from_frame = _score(bundle, people, audit_log=log)
+    pd.testing.assert_frame_equal(from_file.frame, from_frame.frame)
+    assert from_file.metadata["input_sha256"] == sha256_file(path)
+    assert verify_audit_log(log)[0]["input"] == "people.parquet"
+    # protected attributes are not read from the file: scoring does not need them
+    with_sex = tmp_path / "with_sex.parquet"
+    people.assign(sex="F").to_parquet(with_sex)
+    assert "sex" not in _score(bundle, with_sex, audit_log=log).frame.columns
+
+
+def test_parquet_problems_are_reported(bundle, people, tmp_path):
+    missing = tmp_path / "missing.parquet"
+    people.drop(columns=["wing"]).to_parquet(missing)
+    with pytest.raises(SchemaError) as info:
+        _score(bundle, missing, audit_log=tmp_path / "log.jsonl")
+    assert info.value.columns == ["wing"]
+    dupes = tmp_path / "dupes.parquet"
+    pd.concat([people, people.head(3)]).to_parquet(dupes)
+    with pytest.raises(SchemaError, match="duplicate"):
+        _score(bundle, dupes, chunk_size=1000, audit_log=tmp_path / "log.jsonl")
+    bad = tmp_path / "bad.parquet"
+    people.assign(age=people["age"] + 100).to_parquet(bad)
+    with pytest.raises(SchemaError, match="above the maximum"):
+        _score(bundle, bad, chunk_size=1000, audit_log=tmp_path / "log.jsonl")
+    assert not (tmp_path / "log.jsonl").exists()
+
+
+def test_flagged_rows_get_plain_language_reasons(bundle, people, tmp_path):
+    rl = _score(bundle, people, explain="flagged", audit_log=tmp_path / "log.jsonl")
+    f = rl.frame
+    flagged = f["status"] == "flagged"
+    assert flagged.any()
+    assert f.loc[flagged, "reasons"].notna().mean() > 0.9
+    assert f.loc[flagged & f["reasons"].notna(), "reasons"].str.contains("raises risk").all()
+    assert f.loc[f["status"] == "not_flagged", "reasons"].isna().all()
+    assert f.loc[f["status"] == "insufficient_basis", "reasons"].str.startswith("No score").all()
+    assert "SHAP" in rl.metadata["reasons"]
+    everyone = _score(bundle, people, explain="all", audit_log=tmp_path / "log.jsonl")
+    scored = everyone.frame["score"].notna()
+    assert everyone.frame.loc[scored, "reasons"].notna().sum() > flagged.sum()
+    # the same rows get the same reasons whether or not the others are explained
+    both = flagged & f["reasons"].notna()
+    assert (everyone.frame.loc[both, "reasons"] == f.loc[both, "reasons"]).all()
+
+
+def test_categorical_columns_score_like_text_columns(bundle, people, tmp_path):
+    as_text = _score(bundle, people, audit_log=tmp_path / "log.jsonl")
+    as_category = _score(
+        bundle,
+        people.assign(wing=people["wing"].astype("category")),
+        audit_log=tmp_path / "log.jsonl",
+    )
+    pd.testing.assert_frame_equal(as_text.frame, as_category.frame)
+    assert as_text.metadata["drift"] == as_category.metadata["drift"]
