@@ -193,7 +193,9 @@ def _model_details(model: Any, evidence: Any, ctx: CardContext) -> dict[str, Any
         "name": str(getattr(model, "display_name", evidence.model_name)),
         "version": str(getattr(model, "version_", evidence.model_version)),
         "estimator": str(estimator),
-        "estimator_description": _estimator_text(estimator, calibration),
+        "estimator_description": _estimator_text(
+            estimator, calibration, getattr(model, "calibration_scheme_", "")
+        ),
         "calibration": calibration,
         "target": spec.target,
         "target_description": spec.target_description,
@@ -226,17 +228,22 @@ def _model_details(model: Any, evidence: Any, ctx: CardContext) -> dict[str, Any
     }
 
 
-def _estimator_text(estimator: str, calibration: str | None) -> str:
+def _estimator_text(estimator: str, calibration: str | None, scheme: str = "") -> str:
     base = {
         "hgb": "Gradient-boosted decision trees (scikit-learn HistGradientBoostingClassifier)",
         "logistic": "L2-regularised logistic regression (scikit-learn LogisticRegression)",
     }.get(estimator, f"scikit-learn classifier {estimator}")
     if calibration:
         how = "isotonic regression" if calibration == "isotonic" else "a logistic (sigmoid) fit"
-        return (
-            f"{base}, with its scores turned into probabilities by {how} fitted on "
-            "cross-validated predictions (folds grouped by person)."
+        # RiskModel calibrates on a held-out share from 50,000 training rows, else on
+        # out-of-fold predictions; the card must say which one this model used
+        where = (
+            "a held-out 20% of the training data (split by person), the model itself "
+            "being fit on the other 80%"
+            if scheme.startswith("held-out")
+            else "cross-validated predictions (folds grouped by person)"
         )
+        return f"{base}, with its scores turned into probabilities by {how} fitted on {where}."
     return f"{base}, without a separate calibration step."
 
 
