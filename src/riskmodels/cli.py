@@ -189,6 +189,129 @@ def demo(
         _fail(err)
 
 
+@app.command()
+def train(
+    data: Path = typer.Option(..., "--data", help="labelled data: .csv or .parquet"),
+    spec: Path = typer.Option(..., "--spec", help="dataset spec (YAML)"),
+    out: Path = typer.Option(..., "--out", help="new folder for the candidate model"),
+    estimator: str = typer.Option("hgb", help="hgb or logistic"),
+    calibration: str = typer.Option("isotonic", help="isotonic, sigmoid or none"),
+    split_method: str = typer.Option("auto", "--split", help="auto, temporal, grouped, random"),
+    n_boot: int = typer.Option(1000, help="bootstrap replicates for CIs"),
+    seed: int = typer.Option(0),
+) -> None:
+    """Fit a model on held-out-validated data and save it with its evidence (unapproved)."""
+    import riskmodels as rm
+    from riskmodels.release import save_candidate
+
+    try:
+        s = rm.DatasetSpec.from_yaml(spec)
+        frame = rm.datasets.read_frame(data)
+        train_set, test_set = rm.split(frame, s, method=split_method, random_state=seed)
+        model = rm.RiskModel(
+            s,
+            estimator=estimator,
+            random_state=seed,
+            calibration=None if calibration == "none" else calibration,
+        )
+        model.fit(train_set)
+        evidence = model.assess(test_set, n_boot=n_boot, random_state=seed)
+        save_candidate(model, evidence, out)
+    except RiskModelsError as err:
+        _fail(err)
+    auc = evidence.metric("auc")
+    base = evidence.metric("auc", baseline=True)
+    console.print(
+        f"[green]saved candidate[/] {out}: {model!r}; held-out AUC {_fmt_ci(auc)} "
+        f"vs baseline {_fmt_ci(base)} ({evidence.split['method']} split)"
+    )
+
+
+def _load_for_review(candidate: Path, policy: Path | None, context: Path | None):
+    from riskmodels.cards import ModelCard
+    from riskmodels.policy import Policy
+    from riskmodels.release import load_candidate
+
+    model, evidence = load_candidate(candidate)
+    pol = Policy.default() if policy is None else Policy.from_yaml(policy)
+    draft = ModelCard.build(model, evidence, context, policy=pol)
+    gates = pol.check(evidence, card=draft, model=model)
+    card = ModelCard.build(model, evidence, context, gate=gates, policy=pol)
+    return model, evidence, pol, card, gates
+
+
+@app.command()
+def check(
+    candidate: Path = typer.Option(..., "--candidate", help="folder written by `train`"),
+    policy: Path | None = typer.Option(None, "--policy", help="policy YAML (default policy)"),
+    context: Path | None = typer.Option(None, "--context", help="card context (YAML)"),
+) -> None:
+    """Check a candidate against the policy's gates; exit code 1 if any gate blocks."""
+    try:
+        _, _, pol, card, gates = _load_for_review(candidate, policy, context)
+    except RiskModelsError as err:
+        _fail(err)
+    table = Table(title=f"Policy gates ({pol.name}); card complete: {card.complete}")
+    for col in ("gate", "status", "value", "bound", "why"):
+        table.add_column(col)
+    for g in gates:
+        table.add_row(g.name, g.status, f"{g.value:.4g}", str(g.bound), g.reason)
+    console.print(table)
+    blocking = gates.blocking({})
+    if blocking:
+        console.print(
+            f"[red]{len(blocking)} gate(s) block approval[/] unless the reviewer "
+            "waives them with a written reason (riskmodels approve --waiver ...)"
+        )
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def approve(
+    candidate: Path = typer.Option(..., "--candidate", help="folder written by `train`"),
+    reviewer: str = typer.Option(..., "--reviewer", help="the approving person (not the author)"),
+    author: str = typer.Option(..., "--author", help="who built the model"),
+    out: Path = typer.Option(..., "--out", help="new folder for the release bundle"),
+    policy: Path | None = typer.Option(None, "--policy", help="policy YAML (default policy)"),
+    context: Path | None = typer.Option(None, "--context", help="card context (YAML)"),
+    waiver: list[str] = typer.Option(
+        [], "--waiver", help="GATE=REASON; repeat for each waived gate"
+    ),
+    valid_for_days: int | None = typer.Option(None, help="at most the policy's maximum"),
+    signing_key: Path | None = typer.Option(None, help="reviewer's Ed25519 private key"),
+) -> None:
+    """Approve a candidate: gates must pass or be waived with reasons; writes the release."""
+    from riskmodels.release import approve as approve_release
+
+    waivers = {}
+    for w in waiver:
+        gate, sep, reason = w.partition("=")
+        if not sep:
+            console.print(f"[bold red]--waiver[/] {w!r} must be GATE=REASON")
+            raise typer.Exit(code=2)
+        waivers[gate.strip()] = reason.strip()
+    try:
+        model, evidence, pol, card, _ = _load_for_review(candidate, policy, context)
+        release = approve_release(
+            model,
+            evidence,
+            card,
+            pol,
+            reviewer=reviewer,
+            author=author,
+            waivers=waivers,
+            valid_for_days=valid_for_days,
+            out=out,
+            signing_key=signing_key,
+        )
+    except RiskModelsError as err:
+        _fail(err)
+    console.print(
+        f"[green]approved[/]: release {release.release_id[:12]} in {out}, valid "
+        f"until {release.valid_until.date()}"
+    )
+
+
 @app.command("check-policy")
 def check_policy(
     policy: Path = typer.Argument(..., help="policy file (YAML), e.g. fairness/policy.yaml"),
@@ -238,8 +361,8 @@ def verify_release(
 
 @app.command("score")
 def score_cmd(
-    release: Path = typer.Argument(..., help="approved release bundle directory"),
-    data: Path = typer.Argument(..., help="people to score: .parquet (streamed) or .csv"),
+    release: Path = typer.Option(..., "--release", help="approved release bundle directory"),
+    data: Path = typer.Option(..., "--input", help="people to score: .parquet (streamed) or .csv"),
     purpose: str = typer.Option(..., "--purpose", help="a purpose the release permits"),
     out: Path = typer.Option(..., "--out", help="risk list to write: .csv, .xlsx or .parquet"),
     explain: str = typer.Option("flagged", help="reasons for: flagged, all or none"),

@@ -15,6 +15,7 @@ from riskmodels.release._bundle import (
     approve,
     load_release,
 )
+from riskmodels.release._candidate import load_candidate, save_candidate
 from riskmodels.release._signing import SIGNATURE_FILE, TRUST_STORE_ENV, generate_signing_key
 from riskmodels.release._trusted import TRUSTED_TYPES, untrusted_types
 
@@ -29,6 +30,8 @@ __all__ = [
     "Release",
     "approve",
     "generate_signing_key",
+    "load_candidate",
     "load_release",
+    "save_candidate",
     "untrusted_types",
 ]
