@@ -14,12 +14,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 
+#: Units where a smaller figure is better.
+LOWER_IS_BETTER = ("s", "MB")
+
+
 @dataclass
 class Result:
     """One measured comparison.
 
     ``ratio`` is defined so that bigger is better for riskmodels: ``anchor / ours`` for
-    times (speed-up), ``ours / anchor`` for throughputs. ``target`` is the minimum ratio the
+    times and memory (speed-up, memory saved), ``ours / anchor`` for throughputs. ``target`` is the minimum ratio the
     issue asks for (None when the figure is informative only).
     """
 
@@ -33,7 +37,7 @@ class Result:
 
     @property
     def ratio(self) -> float:
-        if self.unit == "s":
+        if self.unit in LOWER_IS_BETTER:
             return self.anchor / self.ours if self.ours > 0 else float("inf")
         return self.ours / self.anchor if self.anchor > 0 else float("inf")
 

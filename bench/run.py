@@ -52,7 +52,8 @@ def main() -> int:
         f"- python: {platform.python_version()}",
         "",
         "Ratios are measured in one run against the named anchor; bigger is better "
-        "(speed-up for times, ours/anchor for throughputs). Regenerate with `make bench`.",
+        "(speed-up for times, memory saved for memory, ours/anchor for throughputs). "
+        "Regenerate with `make bench`.",
         "",
         "| benchmark | case | ours | anchor | anchor value | ratio | target | met | notes |",
         "|---|---|---|---|---|---|---|---|---|",
