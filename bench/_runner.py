@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-
 #: Units where a smaller figure is better.
 LOWER_IS_BETTER = ("s", "MB")
 
@@ -23,8 +22,8 @@ class Result:
     """One measured comparison.
 
     ``ratio`` is defined so that bigger is better for riskmodels: ``anchor / ours`` for
-    times and memory (speed-up, memory saved), ``ours / anchor`` for throughputs. ``target`` is the minimum ratio the
-    issue asks for (None when the figure is informative only).
+    times and memory (speed-up, memory saved), ``ours / anchor`` for throughputs.
+    ``target`` is the minimum ratio the issue asks for (None when the figure is informative only).
     """
 
     name: str
