@@ -126,9 +126,17 @@ def demo(
         console.rule("[bold]3. Model card, policy gates, approval")
         out_dir.mkdir(parents=True, exist_ok=True)
         policy = rm.Policy.default()
-        card = rm.ModelCard.build(model, evidence, context=None, policy=policy)
+        run_id = rm.tracking.log_assessment(
+            model, evidence, tracking_uri=f"sqlite:///{(out_dir / 'mlflow.db').resolve()}"
+        )
+        console.print(f"MLflow run {run_id} in {out_dir / 'mlflow.db'}")
+        card = rm.ModelCard.build(
+            model, evidence, context=None, policy=policy, mlflow_run_id=run_id
+        )
         gates = policy.check(evidence, card=card, model=model)
-        card = rm.ModelCard.build(model, evidence, context=None, gate=gates, policy=policy)
+        card = rm.ModelCard.build(
+            model, evidence, context=None, gate=gates, policy=policy, mlflow_run_id=run_id
+        )
         card.save(out_dir / "card")
         console.print(
             f"model card written to {out_dir / 'card'} (complete: {card.complete}; "
