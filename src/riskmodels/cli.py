@@ -94,7 +94,8 @@ def demo(
         console.print(_rates_table(frame, "ethnicity", spec.target))
 
         console.rule("[bold]2. Train and assess")
-        train, test = rm.split(frame, spec)
+        # a 90-day gap: no training outcome window reaches into the test period
+        train, test = rm.split(frame, spec, gap_days=90)
         info = test.attrs["riskmodels_split"]
         console.print(
             f"{info['method']} split: train {info['n_train']:,} rows, test "

@@ -157,3 +157,21 @@ def test_large_training_sets_calibrate_on_a_held_out_share(data, monkeypatch):
     fit_idx, cal_idx = m._holdout(train, train.incident.to_numpy())
     people = train.person_id.to_numpy()
     assert not set(people[fit_idx]) & set(people[cal_idx])
+
+
+def test_default_threshold_flags_at_most_ten_percent_despite_ties(fitted, data):
+    _, _, train, _ = data
+    scores = fitted._predict_proba(train)
+    share = float(np.mean(scores >= fitted.threshold_))
+    assert share == pytest.approx(fitted.flag_share_)
+    assert share <= 0.10
+    # the next lower distinct score would flag more than 10%
+    lower = np.unique(scores)[np.unique(scores) < fitted.threshold_]
+    assert lower.size == 0 or np.mean(scores >= lower[-1]) > 0.10
+
+
+def test_version_depends_on_hyperparameters(data):
+    _, spec, train, _ = data
+    a = rm.RiskModel(spec, estimator=LogisticRegression(C=100.0), calibration=None).fit(train)
+    b = rm.RiskModel(spec, estimator=LogisticRegression(C=1e-4), calibration=None).fit(train)
+    assert a.version_ != b.version_

@@ -295,3 +295,25 @@ def test_categorical_columns_score_like_text_columns(bundle, people, tmp_path):
     )
     pd.testing.assert_frame_equal(as_text.frame, as_category.frame)
     assert as_text.metadata["drift"] == as_category.metadata["drift"]
+
+
+def test_a_loaded_release_altered_in_memory_cannot_score(bundle_copy, people):
+    release = load_release(bundle_copy, now=NOW)
+    text = Policy.default().to_yaml()
+    assert "  - research_evaluation" in text
+    # a caller swaps in a policy that permits a new purpose, and breaks the model
+    release.policy = Policy.from_text(
+        text.replace("  - research_evaluation", "  - research_evaluation\n  - custom_purpose", 1)
+    )
+    assert "custom_purpose" in release.policy.permitted_purposes
+    release.model.estimator_ = None
+    with pytest.raises(PolicyViolation):
+        _score(release, people, purpose="custom_purpose")
+    # scoring reloads the model from disk, so the swapped estimator is never used
+    assert len(_score(release, people).frame) == len(people)
+
+
+def test_a_clock_before_the_approval_is_refused(bundle_copy, people):
+    with pytest.raises(ReleaseError) as info:
+        _score(bundle_copy, people, now=NOW - dt.timedelta(days=3650))
+    assert info.value.reason == "expired"

@@ -201,10 +201,7 @@ def _model_details(model: Any, evidence: Any, ctx: CardContext) -> dict[str, Any
         "target_description": spec.target_description,
         "threshold": _num(evidence.threshold),
         "default_threshold": _num(getattr(model, "threshold_", None)),
-        "threshold_rule": (
-            "A person is flagged when their score is at or above the threshold. The default "
-            "threshold flags the highest-risk 10% of the training population."
-        ),
+        "threshold_rule": _threshold_rule(model),
         "features": [
             {
                 "name": f.name,
@@ -228,6 +225,20 @@ def _model_details(model: Any, evidence: Any, ctx: CardContext) -> dict[str, Any
     }
 
 
+def _threshold_rule(model: Any) -> str:
+    share = getattr(model, "flag_share_", None)
+    flagged = (
+        f"{share:.1%} of the training population (the lowest cut that flags at most 10%; "
+        "calibrated scores are tied in steps)"
+        if share is not None
+        else "at most 10% of the training population"
+    )
+    return (
+        "A person is flagged when their score is at or above the threshold. The default "
+        f"threshold flags {flagged}."
+    )
+
+
 def _estimator_text(estimator: str, calibration: str | None, scheme: str = "") -> str:
     base = {
         "hgb": "Gradient-boosted decision trees (scikit-learn HistGradientBoostingClassifier)",
@@ -241,7 +252,8 @@ def _estimator_text(estimator: str, calibration: str | None, scheme: str = "") -
             "a held-out 20% of the training data (split by person), the model itself "
             "being fit on the other 80%"
             if scheme.startswith("held-out")
-            else "cross-validated predictions (folds grouped by person)"
+            else "cross-validated predictions"
+            + (" (folds grouped by person)" if "grouped by person" in scheme else "")
         )
         return f"{base}, with its scores turned into probabilities by {how} fitted on {where}."
     return f"{base}, without a separate calibration step."

@@ -290,6 +290,12 @@ def build_evidence(
         t = pd.to_datetime(test[spec.time])
         window = [str(t.min().date()), str(t.max().date())]
     notes = []
+    if split["method"] == "temporal" and not split.get("gap_days"):
+        notes.append(
+            "The temporal split has no gap: training rows dated just before the test period "
+            "have outcome windows that overlap it. Use rm.split(..., gap_days=<outcome "
+            "window in days>) for a strict evaluation."
+        )
     if split["method"] in ("unknown", "random"):
         notes.append(
             f"The test set was split {split['method']}ly, not by time or person: "

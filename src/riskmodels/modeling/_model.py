@@ -41,6 +41,19 @@ HOLDOUT_FROM = 50_000
 HOLDOUT_SHARE = 0.2
 
 
+def _top_share_threshold(scores: np.ndarray, share: float) -> tuple[float, float]:
+    """Lowest score whose flag set (score >= it) holds at most ``share`` of ``scores``.
+
+    A plain quantile would flag every row tied at the cut: isotonic calibration yields
+    few distinct scores, and a 90th percentile could then flag a third of people.
+    """
+    values = np.unique(scores)
+    at_or_above = 1.0 - np.searchsorted(np.sort(scores), values, side="left") / scores.size
+    ok = np.flatnonzero(at_or_above <= share)
+    idx = ok[0] if ok.size else values.size - 1
+    return float(values[idx]), float(at_or_above[idx])
+
+
 def frame_sha256(frame: pd.DataFrame, columns: list[str]) -> str:
     """sha256 of the values of ``columns`` (row order matters; the index does not)."""
     h = hashlib.sha256()
@@ -84,13 +97,18 @@ class RiskModel:
         guardrail (purpose, approval, expiry, out-of-distribution abstention); use it for
         research only.
     base_estimator_ : sklearn.pipeline.Pipeline
-        The uncalibrated pipeline fit on all training data (explanations describe it).
+        The uncalibrated pipeline (fit on all training data, or on 80% of it when the
+        calibrator is fit on a held-out share); explanations describe it.
     baseline_ : sklearn.pipeline.Pipeline
         Logistic regression on ``baseline_features_``.
     profile_ : TrainingProfile
     training_sha256_ : str
     threshold_ : float
-        Default decision threshold (predicted positive iff score >= threshold).
+        Default decision threshold (predicted positive iff score >= threshold): the lowest
+        training score that flags at most 10% of the training population.
+    flag_share_ : float
+        Share of the training population the default threshold actually flags (below 10%
+        when calibrated scores are tied at the cut).
 
     Examples
     --------
@@ -201,12 +219,13 @@ class RiskModel:
                 fitted.fit(X.iloc[cal_idx], y[cal_idx])
                 self.calibration_scheme_ = f"held-out {HOLDOUT_SHARE:.0%} calibration set"
             else:
+                folds, how = self._folds(frame, y)
                 fitted = CalibratedClassifierCV(
-                    clone(base), method=self.calibration, cv=self._folds(frame, y), ensemble=False
+                    clone(base), method=self.calibration, cv=folds, ensemble=False
                 )
                 fitted.fit(X, y)
                 base_fitted = fitted.calibrated_classifiers_[0].estimator
-                self.calibration_scheme_ = f"{CAL_FOLDS}-fold out-of-fold predictions"
+                self.calibration_scheme_ = f"{CAL_FOLDS}-fold out-of-fold predictions ({how})"
         fit_seconds = time.perf_counter() - t_fit
 
         self.baseline_features_ = self._baseline_features(quality)
@@ -227,22 +246,28 @@ class RiskModel:
         else:
             self.training_window_ = None
         train_scores = fitted.predict_proba(X)[:, 1]
-        self.threshold_ = float(np.quantile(train_scores, 1 - DEFAULT_FLAG_SHARE))
+        self.threshold_, self.flag_share_ = _top_share_threshold(train_scores, DEFAULT_FLAG_SHARE)
         self.fitted_at_ = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         self.fit_times_ = {"fit_seconds": fit_seconds, "total_seconds": time.perf_counter() - t0}
+        # hyperparameters are part of the identity: two models fit on the same data with
+        # different settings must not share a version (the evidence gate relies on it)
+        params = repr(sorted(self.make_estimator().get_params(deep=True).items(), key=str))
         self.version_ = hashlib.sha256(
             f"{self.training_sha256_}|{self.estimator_name}|{self.calibration}|"
-            f"{self.random_state}".encode()
+            f"{self.random_state}|{params}".encode()
         ).hexdigest()[:12]
         return self
 
-    def _folds(self, frame: pd.DataFrame, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    def _folds(
+        self, frame: pd.DataFrame, y: np.ndarray
+    ) -> tuple[list[tuple[np.ndarray, np.ndarray]], str]:
+        """Calibration folds and how they were formed (recorded for the card)."""
         if self.spec.person is not None:
             groups = frame[self.spec.person].to_numpy()
             if len(np.unique(groups)) >= CAL_FOLDS:
-                return list(GroupKFold(CAL_FOLDS).split(frame, y, groups))
+                return list(GroupKFold(CAL_FOLDS).split(frame, y, groups)), "grouped by person"
         skf = StratifiedKFold(CAL_FOLDS, shuffle=True, random_state=self.random_state)
-        return list(skf.split(frame, y))
+        return list(skf.split(frame, y)), "stratified, not grouped by person"
 
     def _holdout(self, frame: pd.DataFrame, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # grouped by person so nobody's rows inform both the model and its calibrator

@@ -64,6 +64,7 @@ _MODEL_STATE = (
     "fitted_at_",
     "fit_times_",
     "calibration_scheme_",
+    "flag_share_",
 )
 
 
@@ -668,6 +669,15 @@ def _check_approval(path: Path, manifest: dict[str, Any], gates: GateReport) -> 
 
 def _check_expiry(manifest: dict[str, Any], now: dt.datetime, where: str) -> None:
     until = dt.datetime.fromisoformat(manifest["approval"]["valid_until"])
+    since = dt.datetime.fromisoformat(manifest["approval"]["valid_from"])
+    if now < since:
+        # a clock set before the approval must not make an old release look fresh
+        raise ReleaseError(
+            f"Release {where} is valid from {_iso(since)}, after the time given ({_iso(now)}); "
+            "check the clock.",
+            reason="expired",
+            path=where,
+        )
     if now >= until:
         raise ReleaseError(
             f"Release {where} expired on {_iso(until)} (now {_iso(now)}). Re-validate the model "

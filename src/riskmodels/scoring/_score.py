@@ -448,10 +448,10 @@ def score(
     """
     _check_args(explain, chunk_size)
     now = _utc(now)
-    if isinstance(release, Release):
-        release.verify(now=now, trust_store=trust_store)
-    else:
-        release = load_release(release, now=now, trust_store=trust_store)
+    # A Release object is only a handle: its in-memory policy and model could have been
+    # replaced after loading, so scoring always re-verifies and reloads from disk.
+    path = release.path if isinstance(release, Release) else release
+    release = load_release(path, now=now, trust_store=trust_store)
     policy = release.policy
     policy.check_purpose(purpose)
     spec, model, profile = release.spec, release.model, release.profile
