@@ -204,7 +204,7 @@ def train(
     spec: Path = typer.Option(..., "--spec", help="dataset spec (YAML)"),
     out: Path = typer.Option(..., "--out", help="new folder for the candidate model"),
     estimator: str = typer.Option("hgb", help="hgb or logistic"),
-    calibration: str = typer.Option("isotonic", help="isotonic, sigmoid or none"),
+    calibration: str = typer.Option("sigmoid", help="sigmoid, isotonic or none"),
     split_method: str = typer.Option("auto", "--split", help="auto, temporal, grouped, random"),
     n_boot: int = typer.Option(1000, help="bootstrap replicates for CIs"),
     seed: int = typer.Option(0),

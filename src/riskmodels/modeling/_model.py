@@ -79,7 +79,10 @@ class RiskModel:
         ``"hgb"``: ``HistGradientBoostingClassifier`` (categoricals one-hot encoded).
         A classifier is wrapped in the spec's preprocessing; a Pipeline is used as is
         and receives the raw feature columns.
-    calibration : {"isotonic", "sigmoid", None}, default "isotonic"
+    calibration : {"sigmoid", "isotonic", None}, default "sigmoid"
+        Default ``"sigmoid"`` (Platt scaling): smooth and never exactly 0 or 1. Isotonic
+        regression is more flexible but is a step function: with rare events its top step
+        can rest on a handful of people and read "100% risk" on a list.
         Calibrator fitted without leakage. Below 50,000 training rows: on out-of-fold
         predictions (``CalibratedClassifierCV(ensemble=False)``: one base model fit on all
         training data; folds grouped by person when the spec has a person column). From
@@ -124,7 +127,7 @@ class RiskModel:
         self,
         spec: DatasetSpec,
         estimator: Any = "hgb",
-        calibration: Literal["isotonic", "sigmoid"] | None = "isotonic",
+        calibration: Literal["isotonic", "sigmoid"] | None = "sigmoid",
         random_state: int | None = None,
         name: str | None = None,
     ) -> None:
