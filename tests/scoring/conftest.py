@@ -1,135 +1,15 @@
-"""Fixtures for scoring tests: one fitted model, its evidence and approved bundles per
-session; tests that change a bundle (or append to its audit log) work on a copy."""
+"""Scoring fixtures on top of the shared ones in tests/conftest.py."""
 
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 
-import numpy as np
-import pandas as pd
 import pytest
 
-import riskmodels as rm
 from riskmodels.policy import Policy
 from riskmodels.release import approve
 
 NOW = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.UTC)
-
-
-def simulate(n_people: int = 1500, months: int = 4, seed: int = 0):
-    """A panel with a known logistic outcome; ``wing`` "D" is allowed but never occurs."""
-    rng = np.random.default_rng(seed)
-    person = np.repeat(np.arange(n_people), months)
-    month = np.tile(np.arange(months), n_people)
-    n = person.size
-    age = np.repeat(rng.uniform(18, 70, n_people), months) + month / 12
-    ideation = rng.random(n) < 0.08
-    prior = np.repeat(rng.random(n_people) < 0.15, months)
-    wing = rng.choice(["A", "B", "C"], n)
-    sex = np.repeat(rng.choice(["F", "M"], n_people, p=[0.3, 0.7]), months)
-    logit = -2.6 + 2.0 * ideation + 1.5 * prior - 0.03 * (age - 40) + 0.4 * (wing == "C")
-    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
-    frame = pd.DataFrame(
-        {
-            "record_id": np.arange(n),
-            "person_id": person,
-            "snapshot_date": pd.Timestamp("2024-01-01") + pd.to_timedelta(month * 30, unit="D"),
-            "incident": y,
-            "age": age,
-            "ideation": ideation.astype(int),
-            "prior": prior.astype(int),
-            "wing": wing,
-            "sex": sex,
-        }
-    )
-    spec = rm.DatasetSpec(
-        name="sim",
-        target="incident",
-        target_description="Incident in 90 days",
-        id="record_id",
-        time="snapshot_date",
-        person="person_id",
-        features=[
-            rm.FeatureSpec(name="age", kind="numeric", description="Age", min=18, max=90),
-            rm.FeatureSpec(name="ideation", kind="binary", description="Current ideation"),
-            rm.FeatureSpec(name="prior", kind="binary", description="Previous self-harm"),
-            rm.FeatureSpec(
-                name="wing", kind="categorical", description="Wing", categories=["A", "B", "C", "D"]
-            ),
-        ],
-        protected=[rm.ProtectedAttribute(name="sex", description="Sex")],
-    )
-    return frame, spec
-
-
-class Card:
-    """The model-card interface approve() relies on."""
-
-    def __init__(self, complete: bool = True) -> None:
-        self.complete = complete
-
-    def to_json(self) -> str:
-        return '{"title": "card"}'
-
-    def to_markdown(self) -> str:
-        return "# Model card\n"
-
-    def to_html(self) -> str:
-        return "<h1>Model card</h1>"
-
-
-@pytest.fixture(scope="session")
-def fitted():
-    """``(model, evidence, train, test)``: a calibrated logistic model and its evidence."""
-    frame, spec = simulate()
-    train, test = rm.split(frame, spec)
-    model = rm.RiskModel(spec, estimator="logistic", random_state=0).fit(train)
-    evidence = model.assess(test, n_boot=200, explain=False)
-    return model, evidence, train, test
-
-
-@pytest.fixture(scope="session")
-def card():
-    return Card()
-
-
-@pytest.fixture(scope="session")
-def waivers(fitted, card):
-    """A written reason for every gate that does not pass (what a reviewer signs)."""
-    model, evidence, _, _ = fitted
-    report = Policy.default().check(evidence, card=card, model=model)
-    return {
-        g.name: f"accepted by the test reviewer: {g.reason}" for g in report if g.status != "pass"
-    }
-
-
-@pytest.fixture(scope="session")
-def bundle(fitted, card, waivers, tmp_path_factory):
-    """An approved release bundle (do not modify: copy it with ``bundle_copy``)."""
-    model, evidence, _, _ = fitted
-    out = tmp_path_factory.mktemp("releases") / "sim-v1"
-    approve(
-        model,
-        evidence,
-        card,
-        Policy.default(),
-        reviewer="R. Reviewer",
-        author="A. Author",
-        waivers=waivers,
-        valid_for_days=90,
-        out=out,
-        now=NOW,
-    )
-    return out
-
-
-@pytest.fixture
-def bundle_copy(bundle, tmp_path):
-    """A fresh copy of the approved bundle that a test may change."""
-    dst = tmp_path / "bundle"
-    shutil.copytree(bundle, dst)
-    return dst
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
-"""Fixtures for release tests: one fitted model, its evidence and one approved bundle
-per session; tests that change a bundle work on a copy."""
+"""Shared fixtures for the governed-path tests (policy, release, scoring): one simulated
+panel, one fitted model with its evidence, and one approved bundle per session; tests
+that change a bundle work on a copy."""
 
 from __future__ import annotations
 
