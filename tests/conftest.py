@@ -18,8 +18,24 @@ from riskmodels.release import approve
 NOW = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.UTC)
 
 
-def simulate(n_people: int = 1500, months: int = 4, seed: int = 0):
-    """A panel with a known logistic outcome; ``wing`` "D" is allowed but never occurs."""
+def simulate(
+    n_people: int = 1500,
+    months: int = 4,
+    seed: int = 0,
+    *,
+    intercept: float = -2.6,
+    female_share: float = 0.3,
+    ethnicity: bool = False,
+    age_max: float = 90,
+    wing_d: bool = True,
+    return_p: bool = False,
+):
+    """A panel with a known logistic outcome, shared by every test folder.
+
+    ``wing_d`` allows a wing "D" in the spec that never occurs; ``ethnicity`` adds a
+    protected attribute with a rare group (small cells for disclosure control);
+    ``return_p`` also returns the true event probabilities.
+    """
     rng = np.random.default_rng(seed)
     person = np.repeat(np.arange(n_people), months)
     month = np.tile(np.arange(months), n_people)
@@ -28,9 +44,18 @@ def simulate(n_people: int = 1500, months: int = 4, seed: int = 0):
     ideation = rng.random(n) < 0.08
     prior = np.repeat(rng.random(n_people) < 0.15, months)
     wing = rng.choice(["A", "B", "C"], n)
-    sex = np.repeat(rng.choice(["F", "M"], n_people, p=[0.3, 0.7]), months)
-    logit = -2.6 + 2.0 * ideation + 1.5 * prior - 0.03 * (age - 40) + 0.4 * (wing == "C")
-    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    sex = np.repeat(rng.choice(["F", "M"], n_people, p=[female_share, 1 - female_share]), months)
+    columns = {}
+    protected = [rm.ProtectedAttribute(name="sex", description="Sex")]
+    if ethnicity:
+        groups = ["White", "Black", "Asian", "Other"]
+        columns["ethnicity"] = np.repeat(
+            rng.choice(groups, n_people, p=[0.75, 0.13, 0.1, 0.02]), months
+        )
+        protected.append(rm.ProtectedAttribute(name="ethnicity", description="Ethnic group"))
+    logit = intercept + 2.0 * ideation + 1.5 * prior - 0.03 * (age - 40) + 0.4 * (wing == "C")
+    p = 1 / (1 + np.exp(-logit))
+    y = (rng.random(n) < p).astype(int)
     frame = pd.DataFrame(
         {
             "record_id": np.arange(n),
@@ -42,26 +67,39 @@ def simulate(n_people: int = 1500, months: int = 4, seed: int = 0):
             "prior": prior.astype(int),
             "wing": wing,
             "sex": sex,
+            **columns,
         }
     )
     spec = rm.DatasetSpec(
         name="sim",
+        description="Simulated panel for tests.",
         target="incident",
         target_description="Incident in 90 days",
         id="record_id",
         time="snapshot_date",
         person="person_id",
         features=[
-            rm.FeatureSpec(name="age", kind="numeric", description="Age", min=18, max=90),
+            rm.FeatureSpec(
+                name="age", kind="numeric", description="Age", min=18, max=age_max, unit="years"
+            ),
             rm.FeatureSpec(name="ideation", kind="binary", description="Current ideation"),
             rm.FeatureSpec(name="prior", kind="binary", description="Previous self-harm"),
             rm.FeatureSpec(
-                name="wing", kind="categorical", description="Wing", categories=["A", "B", "C", "D"]
+                name="wing",
+                kind="categorical",
+                description="Wing",
+                categories=["A", "B", "C", "D"] if wing_d else ["A", "B", "C"],
             ),
         ],
-        protected=[rm.ProtectedAttribute(name="sex", description="Sex")],
+        protected=protected,
     )
-    return frame, spec
+    return (frame, spec, p) if return_p else (frame, spec)
+
+
+@pytest.fixture(scope="session")
+def simulator():
+    """The shared :func:`simulate` (sub-folder conftests cannot import this module)."""
+    return simulate
 
 
 class Card:

@@ -6,72 +6,12 @@ disclosure control to suppress.
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
 import pytest
 
 import riskmodels as rm
 from riskmodels.cards import CardContext
 
 FIXED_TIME = "2025-01-01T00:00:00+00:00"
-
-
-def simulate(n_people: int = 1500, months: int = 4, seed: int = 0):
-    rng = np.random.default_rng(seed)
-    person = np.repeat(np.arange(n_people), months)
-    month = np.tile(np.arange(months), n_people)
-    n = person.size
-    age = np.repeat(rng.uniform(18, 70, n_people), months) + month / 12
-    ideation = rng.random(n) < 0.08
-    prior = np.repeat(rng.random(n_people) < 0.15, months)
-    wing = rng.choice(["A", "B", "C"], n)
-    sex = np.repeat(rng.choice(["F", "M"], n_people, p=[0.2, 0.8]), months)
-    ethnicity = np.repeat(
-        rng.choice(["White", "Black", "Asian", "Other"], n_people, p=[0.75, 0.13, 0.1, 0.02]),
-        months,
-    )
-    logit = -3.0 + 2.0 * ideation + 1.5 * prior - 0.03 * (age - 40) + 0.4 * (wing == "C")
-    p = 1 / (1 + np.exp(-logit))
-    y = (rng.random(n) < p).astype(int)
-    frame = pd.DataFrame(
-        {
-            "record_id": np.arange(n),
-            "person_id": person,
-            "snapshot_date": pd.Timestamp("2024-01-01") + pd.to_timedelta(month * 30, unit="D"),
-            "incident": y,
-            "age": age,
-            "ideation": ideation.astype(int),
-            "prior": prior.astype(int),
-            "wing": wing,
-            "sex": sex,
-            "ethnicity": ethnicity,
-        }
-    )
-    spec = rm.DatasetSpec(
-        name="sim",
-        description="Simulated panel for tests.",
-        target="incident",
-        target_description="Incident in 90 days",
-        id="record_id",
-        time="snapshot_date",
-        person="person_id",
-        features=[
-            rm.FeatureSpec(
-                name="age", kind="numeric", description="Age", min=18, max=80, unit="years"
-            ),
-            rm.FeatureSpec(name="ideation", kind="binary", description="Current ideation"),
-            rm.FeatureSpec(name="prior", kind="binary", description="Previous self-harm"),
-            rm.FeatureSpec(
-                name="wing", kind="categorical", description="Wing", categories=["A", "B", "C"]
-            ),
-        ],
-        protected=[
-            rm.ProtectedAttribute(name="sex", description="Sex"),
-            rm.ProtectedAttribute(name="ethnicity", description="Ethnic group"),
-        ],
-        baseline_features=["age", "prior"],
-    )
-    return frame, spec
 
 
 FULL_CONTEXT = {
@@ -95,11 +35,13 @@ FULL_CONTEXT = {
 
 
 @pytest.fixture(scope="session")
-def fitted():
+def fitted(simulator):
     """``(model, evidence, test_frame)`` for a logistic model on the simulated panel."""
     from threadpoolctl import threadpool_limits
 
-    frame, spec = simulate()
+    frame, spec = simulator(
+        intercept=-3.0, female_share=0.2, ethnicity=True, age_max=80, wing_d=False
+    )
     train, test = rm.split(frame, spec)
     # One BLAS thread: the proxy scan's small logistic fits are many times slower with
     # oversubscribed BLAS threads on a busy machine (seen: 3 s -> 160 s).
