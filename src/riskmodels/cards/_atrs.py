@@ -10,10 +10,10 @@ mitigations and impact assessments). What the library knows is filled in and lis
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from riskmodels._json import dumps_published, round_floats
 from riskmodels.cards._context import TO_BE_COMPLETED, CardContext
 from riskmodels.cards._format import fmt_estimate
 
@@ -300,7 +300,8 @@ def make_record(card: dict[str, Any], ctx: CardContext) -> ATRSRecord:
     from riskmodels.cards._render import render_atrs_markdown
 
     data = build_atrs(card, ctx)
-    text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    data = round_floats(data)
+    text = dumps_published(data)
     return ATRSRecord(
         data=data,
         json=text,

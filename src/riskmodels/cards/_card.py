@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from riskmodels._io import atomic_write_bytes, atomic_write_text
+from riskmodels._json import dumps_published, round_floats
 from riskmodels.cards._atrs import ATRSRecord, make_record
 from riskmodels.cards._build import SECTIONS, build_document, coerce_context, draw_figures
 from riskmodels.cards._context import CardContext
@@ -73,7 +74,9 @@ class ModelCard:
     def __init__(
         self, data: dict[str, Any], context: CardContext, roc: dict[str, Any] | None = None
     ) -> None:
-        self.data = data
+        # Published numbers at a stated precision: every rendering (JSON, Markdown, HTML,
+        # ATRS) reads the same rounded values, stable across machines.
+        self.data = round_floats(data)
         self.context = context
         self._roc = roc or {
             "model": {"fpr": [], "tpr": [], "auc": None},
@@ -188,7 +191,7 @@ class ModelCard:
     # ------------------------------------------------------------------ renderers
     def to_json(self) -> str:
         """The card as JSON (UTF-8 text, indented, keys in reading order)."""
-        return json.dumps(self.data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        return dumps_published(self.data)
 
     def to_markdown(self, figures_dir: str | None = None) -> str:
         """The card as Markdown for a code host.
@@ -242,7 +245,7 @@ class ModelCard:
         figures = self.figures if figures_dir is not None else {}
         return {
             "markdown": render_fairness_markdown(d, figures, figures_dir),
-            "json": json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False) + "\n",
+            "json": dumps_published(payload),
         }
 
     def save(self, directory: str | os.PathLike[str]) -> dict[str, Path]:

@@ -1,0 +1,65 @@
+"""How published numbers are written: a stated precision, so files are stable across machines.
+
+Floating point differs in the last digits across CPUs and BLAS builds (and across thread
+counts): a model card that printed 17 significant digits would change from one machine to
+the next although nothing real had changed. Every published JSON document (model card,
+fairness report, ATRS record) therefore stores floats at :data:`PUBLISHED_DIGITS`
+significant digits, far more than any reader needs (an AUC of 0.821345) and far fewer than
+the noise reaches. Counts are integers and are never rounded.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+
+__all__ = ["PUBLISHED_DIGITS", "dumps_published", "round_floats"]
+
+#: Significant digits of every float in a published JSON document.
+PUBLISHED_DIGITS = 6
+
+
+def round_floats(obj: Any, digits: int = PUBLISHED_DIGITS) -> Any:
+    """A copy of ``obj`` with every float rounded to ``digits`` significant digits.
+
+    Mappings, lists and tuples are copied recursively; ints, bools, strings and None are
+    kept as they are; NaN and infinities stay as they are (the JSON encoder decides how
+    to write them). numpy scalars become Python numbers.
+
+    Examples
+    --------
+    >>> round_floats({"auc": 0.030939189120498665, "n": 1994, "ci": (0.1234567, None)})
+    {'auc': 0.0309392, 'n': 1994, 'ci': (0.123457, None)}
+    >>> round_floats([78612.345678, True])
+    [78612.3, True]
+    """
+    if isinstance(obj, bool) or obj is None or isinstance(obj, str | int):
+        return obj
+    if isinstance(obj, float | np.floating):
+        x = float(obj)
+        return x if not math.isfinite(x) else float(f"{x:.{digits}g}")
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, dict):
+        return {k: round_floats(v, digits) for k, v in obj.items()}
+    if isinstance(obj, tuple):
+        return tuple(round_floats(v, digits) for v in obj)
+    if isinstance(obj, list):
+        return [round_floats(v, digits) for v in obj]
+    return obj
+
+
+def dumps_published(obj: Any) -> str:
+    """``obj`` as indented UTF-8 JSON text at the published precision (NaN refused).
+
+    Examples
+    --------
+    >>> print(dumps_published({"ece": 0.012345678901}), end="")
+    {
+      "ece": 0.0123457
+    }
+    """
+    return json.dumps(round_floats(obj), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
