@@ -9,6 +9,7 @@ import re
 import pytest
 
 import riskmodels as rm
+from riskmodels._json import round_floats as pub
 from riskmodels.cards import TO_BE_COMPLETED, CardContext, ModelCard
 from riskmodels.errors import SchemaError
 
@@ -77,7 +78,7 @@ def test_headline_metrics_equal_the_evidence(card, fitted):
                 if math.isnan(expected):
                     assert got[field] is None
                 else:
-                    assert got[field] == expected, (metric, side, field)
+                    assert got[field] == pub(expected), (metric, side, field)
             assert got["n"] == est.n and got["status"] == est.status
     auc = evidence.metric("auc")
     text = f"{dec(auc.value)} ({dec(auc.lo)}–{dec(auc.hi)})"
@@ -85,7 +86,7 @@ def test_headline_metrics_equal_the_evidence(card, fitted):
     tpr = evidence.metric("tpr")
     assert f"{pct(tpr.value)} ({100 * tpr.lo:.1f}–{100 * tpr.hi:.1f}%)" in md
     assert data["metrics"]["n"] == evidence.n and data["metrics"]["n_events"] == evidence.n_events
-    assert data["metrics"]["threshold"] == evidence.threshold
+    assert data["metrics"]["threshold"] == pub(evidence.threshold)
 
 
 def test_a_group_row_equals_the_audit(card, fitted):
@@ -98,7 +99,9 @@ def test_a_group_row_equals_the_audit(card, fitted):
     assert (row["n"], row["n_pos"], row["n_neg"]) == (ref["n"], ref["n_pos"], ref["n_neg"])
     assert row["reference"] == bool(ref["is_reference"])
     for m in ("base_rate", "selection_rate", "tpr", "fpr", "ppv", "auc", "oe_ratio"):
-        assert row["metrics"][m] == {"value": ref[m], "lo": ref[f"{m}_lo"], "hi": ref[f"{m}_hi"]}, m
+        assert row["metrics"][m] == pub(
+            {"value": ref[m], "lo": ref[f"{m}_lo"], "hi": ref[f"{m}_hi"]}
+        ), m
     md_row = next(
         line for line in card.to_markdown().splitlines() if line.startswith("| M (ref.) |")
     )
@@ -111,13 +114,13 @@ def test_calibration_and_proxies_come_from_the_evidence(card, fitted):
     _, evidence, _ = fitted
     data = card.data
     slope = evidence.metric("calibration_slope")
-    assert data["calibration"]["model"]["calibration_slope"]["value"] == slope.value
+    assert data["calibration"]["model"]["calibration_slope"]["value"] == pub(slope.value)
     bins = evidence.performance.reliability["uniform"]
     shown = [b for b in data["calibration"]["model"]["bins"] if b["count"] is not None]
     assert [b["count"] for b in shown] == [c for c in bins["count"] if c >= 10]
     joint = {j["attribute"]: j["auc"] for j in data["factors"]["proxies"]["joint"]}
-    assert joint == dict(
-        zip(evidence.proxies.joint["attribute"], evidence.proxies.joint["auc"], strict=True)
+    assert joint == pub(
+        dict(zip(evidence.proxies.joint["attribute"], evidence.proxies.joint["auc"], strict=True))
     )
 
 
@@ -300,7 +303,7 @@ def test_explanations_come_from_the_evidence(card, fitted):
     imp = evidence.importance
     rows = card.data["explanations"]["importance"]
     assert [r["feature"] for r in rows] == list(imp["feature"])
-    assert [r["mean_abs"] for r in rows] == list(imp["mean_abs"])
+    assert [r["mean_abs"] for r in rows] == pub(list(imp["mean_abs"]))
     assert "importance" in card.figures
     top = imp.iloc[0]
     md = card.to_markdown()

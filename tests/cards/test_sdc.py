@@ -10,6 +10,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from riskmodels._json import round_floats
 from riskmodels.cards import ModelCard
 from riskmodels.cards._sdc import COUNT_COLUMNS, rate_cells, withheld_counts
 
@@ -65,7 +66,7 @@ def test_every_rate_computed_from_a_small_count_is_suppressed(card, fitted):
             if min(rate_cells(m, true)) < THRESHOLD:
                 assert est is None, (table["attribute"], row["group"], m)
             elif not row["withheld"] or m != "base_rate":
-                assert est is not None and est["value"] == true[m]
+                assert est is not None and est["value"] == round_floats(true[m])
                 shown += 1
     assert shown > 0
     # the denominators named in the issue: rows, incidents and non-incidents

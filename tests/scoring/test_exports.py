@@ -111,3 +111,29 @@ def test_exports_are_atomic_and_replace_old_files(risk_list, tmp_path):
         write(tmp_path / name)
         assert (tmp_path / name).read_bytes() != b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "a.parquet", "a.xlsx"]
+
+
+def test_missing_text_is_empty_in_every_export_never_the_word_none(risk_list, tmp_path):
+    # Under pandas 2.x a numpy "str" column turns a missing value into the text 'None';
+    # the decision columns (and reasons, here unexplained) must stay truly empty.
+    from riskmodels.scoring._risklist import DECISION_COLUMNS
+
+    empty = list(DECISION_COLUMNS)
+    assert risk_list.frame[empty].isna().all().all()
+    # unexplained rows have no reasons (only "No score: ..." rows carry one here)
+    assert risk_list.frame["reasons"].isna().sum() > 0
+    csv_path, xlsx_path, pq_path = tmp_path / "l.csv", tmp_path / "l.xlsx", tmp_path / "l.parquet"
+    risk_list.to_csv(csv_path)
+    risk_list.to_excel(xlsx_path)
+    risk_list.to_parquet(pq_path)
+    back = pd.read_csv(csv_path, comment="#", keep_default_na=False, dtype=str)
+    assert (back[empty] == "").all().all(), back[empty].head()
+    sheet = load_workbook(xlsx_path, read_only=True)["Risk list"]
+    rows = list(sheet.iter_rows(values_only=True))
+    cols = [rows[0].index(c) for c in empty]
+    assert all(row[c] is None for row in rows[1:] for c in cols)
+    parquet = pd.read_parquet(pq_path)
+    assert parquet[empty].isna().all().all()
+    for frame in (back, parquet):
+        assert not frame[[*empty, "reasons"]].isin(["None", "nan", "<NA>"]).any().any()
+    assert (back["reasons"] == "").sum() == risk_list.frame["reasons"].isna().sum()
