@@ -1,6 +1,11 @@
 """Run the benchmarks and write bench/RESULTS.md.
 
-Usage: ``python bench/run.py [-k SUBSTRING]``
+Usage: ``python bench/run.py [-k SUBSTRING] [--update]``
+
+Without ``-k`` every benchmark runs and RESULTS.md is rewritten. With ``-k`` only the
+modules whose name contains SUBSTRING run and RESULTS.md is left alone, unless
+``--update`` is given: then their rows in RESULTS.md are replaced (or added) and every
+other row is kept, with the header saying which rows are newer than the full run.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import datetime as dt
 import importlib
 import os
 import platform
+import re
 import sys
 from pathlib import Path
 
@@ -18,6 +24,12 @@ sys.path.insert(0, str(HERE))
 
 from _runner import Result  # noqa: E402
 
+RESULTS = HERE / "RESULTS.md"
+_TABLE_HEAD = [
+    "| benchmark | case | ours | anchor | anchor value | ratio | target | met | notes |",
+    "|---|---|---|---|---|---|---|---|---|",
+]
+
 
 def _fmt(x: float, unit: str) -> str:
     if unit == "s":
@@ -25,9 +37,64 @@ def _fmt(x: float, unit: str) -> str:
     return f"{x:,.0f} {unit}"
 
 
+def _row(module: str, r: Result) -> str:
+    return (
+        f"| {module.removeprefix('bench_')} | {r.name} | {_fmt(r.ours, r.unit)} | "
+        f"{r.anchor_name} | {_fmt(r.anchor, r.unit)} | {r.ratio:.2f}x | "
+        f"{r.target_text} | {r.met} | {r.notes} |"
+    )
+
+
+def _header(date: str, partial: str | None = None) -> list[str]:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"- date: {date}",
+        f"- machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+        f"- python: {platform.python_version()}",
+    ]
+    if partial:
+        lines.append(f"- {partial}")
+    return [
+        *lines,
+        "",
+        "Ratios are measured in one run against the named anchor; bigger is better "
+        "(speed-up for times, memory saved for memory, ours/anchor for throughputs). "
+        "Regenerate with `make bench`.",
+        "",
+        *_TABLE_HEAD,
+    ]
+
+
+def _merged(new_rows: dict[str, list[str]], now: str) -> list[str]:
+    """RESULTS.md with the rows of the modules in ``new_rows`` replaced, others kept."""
+    old = RESULTS.read_text(encoding="utf-8").splitlines() if RESULTS.exists() else []
+    old_date = next((ln.removeprefix("- date: ") for ln in old if ln.startswith("- date: ")), "")
+    rows: dict[str, list[str]] = {}
+    for line in old:
+        match = re.match(r"\| ([^|]+?) \|", line)
+        if match and not line.startswith(("| benchmark ", "|---")):
+            rows.setdefault(f"bench_{match.group(1)}", []).append(line)
+    rows.update(new_rows)
+    names = ", ".join(m.removeprefix("bench_") for m in sorted(new_rows))
+    partial = f"partial update: {names} re-measured on {now}"
+    date = old_date or now
+    if old_date:
+        partial += f"; the other rows are from the full run of {old_date}"
+    lines = _header(date, partial)
+    for module in sorted(rows):
+        lines.extend(rows[module])
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("-k", default="", help="only modules whose name contains this")
+    parser.add_argument(
+        "--update",
+        action="store_true",
+        help="with -k: replace these modules' rows in RESULTS.md and keep the others",
+    )
     args = parser.parse_args()
     results: list[tuple[str, Result]] = []
     for path in sorted(HERE.glob("bench_*.py")):
@@ -40,33 +107,22 @@ def main() -> int:
                 print(
                     f"  {r.name}: ours {_fmt(r.ours, r.unit)}, {r.anchor_name} "
                     f"{_fmt(r.anchor, r.unit)}, ratio {r.ratio:.2f}x "
-                    f"(target {r.target or '-'}; met {r.met})",
+                    f"(target {r.target_text}; met {r.met})",
                     flush=True,
                 )
                 results.append((path.stem, r))
-    lines = [
-        "# Benchmark results",
-        "",
-        f"- date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-        f"- machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
-        f"- python: {platform.python_version()}",
-        "",
-        "Ratios are measured in one run against the named anchor; bigger is better "
-        "(speed-up for times, memory saved for memory, ours/anchor for throughputs). "
-        "Regenerate with `make bench`.",
-        "",
-        "| benchmark | case | ours | anchor | anchor value | ratio | target | met | notes |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for module, r in results:
-        lines.append(
-            f"| {module.removeprefix('bench_')} | {r.name} | {_fmt(r.ours, r.unit)} | "
-            f"{r.anchor_name} | {_fmt(r.anchor, r.unit)} | {r.ratio:.2f}x | "
-            f"{r.target if r.target is not None else '-'} | {r.met} | {r.notes} |"
-        )
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     if not args.k:
-        (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
-        print(f"wrote {HERE / 'RESULTS.md'}")
+        lines = _header(now) + [_row(module, r) for module, r in results]
+    elif args.update:
+        new_rows: dict[str, list[str]] = {}
+        for module, r in results:
+            new_rows.setdefault(module, []).append(_row(module, r))
+        lines = _merged(new_rows, now)
+    else:
+        return 0
+    RESULTS.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"wrote {RESULTS}")
     return 0
 
 

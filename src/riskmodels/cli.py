@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import math
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from riskmodels._progress import step
 from riskmodels.errors import RiskModelsError
+
+if TYPE_CHECKING:
+    # numpy, pandas and the library are imported inside the commands, so that
+    # `riskmodels --help` starts without them.
+    import pandas as pd
 
 app = typer.Typer(
     add_completion=False,
@@ -27,7 +33,7 @@ def _fail(err: RiskModelsError) -> None:
 
 
 def _fmt_ci(est) -> str:
-    if np.isnan(est.value):
+    if math.isnan(est.value):
         return f"NaN ({est.status})"
     return f"{est.value:.3f} ({est.lo:.3f}-{est.hi:.3f})"
 
@@ -53,6 +59,8 @@ def validate(
 
 
 def _rates_table(frame: pd.DataFrame, by: str, target: str) -> Table:
+    import pandas as pd
+
     table = Table(title=f"Recorded outcome rate by {by}")
     for col in (by, "rows", "people", "rate"):
         table.add_column(col)
@@ -131,14 +139,15 @@ def demo(
             model, evidence, tracking_uri=f"sqlite:///{(out_dir / 'mlflow.db').resolve()}"
         )
         console.print(f"MLflow run {run_id} in {out_dir / 'mlflow.db'}")
-        card = rm.ModelCard.build(
-            model, evidence, context=None, policy=policy, mlflow_run_id=run_id
-        )
-        gates = policy.check(evidence, card=card, model=model)
-        card = rm.ModelCard.build(
-            model, evidence, context=None, gate=gates, policy=policy, mlflow_run_id=run_id
-        )
-        card.save(out_dir / "card")
+        with step("Building the model card and checking the policy gates"):
+            card = rm.ModelCard.build(
+                model, evidence, context=None, policy=policy, mlflow_run_id=run_id
+            )
+            gates = policy.check(evidence, card=card, model=model)
+            card = rm.ModelCard.build(
+                model, evidence, context=None, gate=gates, policy=policy, mlflow_run_id=run_id
+            )
+            card.save(out_dir / "card")
         console.print(
             f"model card written to {out_dir / 'card'} (complete: {card.complete}; "
             f"{len(card.missing_fields)} fields for the owner to complete)"
@@ -215,17 +224,23 @@ def train(
 
     try:
         s = rm.DatasetSpec.from_yaml(spec)
-        frame = rm.datasets.read_frame(data)
-        train_set, test_set = rm.split(frame, s, method=split_method, random_state=seed)
+        # One line per finished step (and a spinner on the running one) in a terminal.
+        with step(f"Read {data}", keep=True):
+            frame = rm.datasets.read_frame(data)
+        with step("Split it into training and held-out test data", keep=True):
+            train_set, test_set = rm.split(frame, s, method=split_method, random_state=seed)
         model = rm.RiskModel(
             s,
             estimator=estimator,
             random_state=seed,
             calibration=None if calibration == "none" else calibration,
         )
-        model.fit(train_set)
-        evidence = model.assess(test_set, n_boot=n_boot, random_state=seed)
-        save_candidate(model, evidence, out)
+        with step("Fit the model", keep=True):  # the library names its stages below
+            model.fit(train_set)
+        with step("Assess it", keep=True):
+            evidence = model.assess(test_set, n_boot=n_boot, random_state=seed)
+        with step(f"Save the candidate to {out}", keep=True):
+            save_candidate(model, evidence, out)
     except RiskModelsError as err:
         _fail(err)
     auc = evidence.metric("auc")
@@ -241,11 +256,13 @@ def _load_for_review(candidate: Path, policy: Path | None, context: Path | None)
     from riskmodels.policy import Policy
     from riskmodels.release import load_candidate
 
-    model, evidence = load_candidate(candidate)
+    with step(f"Loading the candidate {candidate}"):
+        model, evidence = load_candidate(candidate)
     pol = Policy.default() if policy is None else Policy.from_yaml(policy)
-    draft = ModelCard.build(model, evidence, context, policy=pol)
-    gates = pol.check(evidence, card=draft, model=model)
-    card = ModelCard.build(model, evidence, context, gate=gates, policy=pol)
+    with step("Building the model card and checking the policy gates"):
+        draft = ModelCard.build(model, evidence, context, policy=pol)
+        gates = pol.check(evidence, card=draft, model=model)
+        card = ModelCard.build(model, evidence, context, gate=gates, policy=pol)
     return model, evidence, pol, card, gates
 
 
@@ -399,7 +416,8 @@ def score_cmd(
             trust_store=trust_store,
             audit_log=audit_log,
         )
-        getattr(risk_list, writer)(out)
+        with step(f"Writing {out}"):
+            getattr(risk_list, writer)(out)
     except RiskModelsError as err:
         _fail(err)
     c = risk_list.counts
@@ -480,17 +498,20 @@ def card(
     from riskmodels.release import load_release
 
     try:
-        release = load_release(model)
-        built = ModelCard.build(
-            release.model,
-            release.evidence,
-            context,
-            gate=release.gates,
-            policy=release.policy,
-            release=release,
-            sdc_threshold=sdc_threshold,
-        )
-        written = built.save(out)
+        with step(f"Verifying the release {model}"):
+            release = load_release(model)
+        with step("Building the model card"):
+            built = ModelCard.build(
+                release.model,
+                release.evidence,
+                context,
+                gate=release.gates,
+                policy=release.policy,
+                release=release,
+                sdc_threshold=sdc_threshold,
+            )
+        with step(f"Writing it to {out}"):
+            written = built.save(out)
     except RiskModelsError as err:
         _fail(err)
     state = (

@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 from functools import cache
 from importlib import resources
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from riskmodels.cards._format import (
     NOT_ESTIMABLE,
@@ -19,6 +17,10 @@ from riskmodels.cards._format import (
     md_text,
 )
 from riskmodels.cards._plots import CardFigure
+
+if TYPE_CHECKING:
+    # jinja2 is imported when the first card is rendered, not with riskmodels.
+    import jinja2
 
 __all__ = [
     "render_atrs_markdown",
@@ -50,8 +52,8 @@ def _threshold(ctx: Any) -> int:
     return int(ctx["d"]["sdc_threshold"])
 
 
-@jinja2.pass_context
 def _count(ctx: Any, value: int | None, reason: str | None = None) -> str:
+    # Registered with jinja2.pass_context: the template context carries the SDC threshold.
     return fmt_count(value, reason, _threshold(ctx))
 
 
@@ -120,6 +122,8 @@ def _ci_only(est: dict[str, Any] | None, metric: str = "") -> str:
 
 
 def _environment(autoescape: bool) -> jinja2.Environment:
+    import jinja2
+
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("riskmodels.cards", "templates"),
         autoescape=autoescape,
@@ -133,7 +137,7 @@ def _environment(autoescape: bool) -> jinja2.Environment:
         num=lambda v, metric="", digits=3: fmt_value(v, metric, digits),
         value=_value_only,
         ci=_ci_only,
-        count=_count,
+        count=jinja2.pass_context(_count),
         diff=_diff,
         gap=_gap,
         importance=_importance,

@@ -18,11 +18,17 @@ Three explainers are used:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import shap
+
+if TYPE_CHECKING:
+    import shap
+
+# shap is imported inside each kernel, not here: importing it costs more than a second
+# (numba, and matplotlib through its plots), which every ``import riskmodels`` would pay.
+# After the first call the import is a dictionary lookup.
 
 __all__ = [
     "PROBA_CLIP",
@@ -161,6 +167,8 @@ def tree_patterns_task(
     contributions and its share of the base value (the ensemble's offset is added by the
     caller).
     """
+    import shap
+
     X = np.asarray(X)
     # shap casts to the model's input dtype and then compares in double precision.
     X = X.astype(input_dtype, copy=False).astype(np.float64, copy=False)
@@ -185,6 +193,8 @@ def tree_patterns_task(
 
 def tree_plain_task(clf: Any, X: np.ndarray, slices: Slices) -> tuple[np.ndarray, float]:
     """Path-dependent TreeSHAP on every row (for tree models shap runs in native code)."""
+    import shap
+
     explainer = shap.TreeExplainer(clf, model_output="raw")
     phi = np.asarray(explainer.shap_values(np.asarray(X), check_additivity=True))
     return sum_slices(phi, slices), float(np.ravel(explainer.expected_value)[0])
@@ -195,6 +205,8 @@ def linear_values(
     clf: Any, X: np.ndarray, background_mean: np.ndarray, slices: Slices
 ) -> tuple[np.ndarray, float]:
     """Interventional linear SHAP: ``coef * (x - mean(background))``, in log-odds."""
+    import shap
+
     # A mean-only masker makes shap use the whole background's mean, not a 100-row sample.
     masker = shap.maskers.Independent({"mean": np.asarray(background_mean, dtype=np.float64)})
     explainer = shap.LinearExplainer(clf, masker)
@@ -239,6 +251,8 @@ def permutation_task(
     Returns per-row contributions and per-row base values (the mean log-odds over the
     background sample).
     """
+    import shap
+
     X = np.asarray(X, dtype=np.float64)
     n, n_bg, p = X.shape[0], background.shape[0], len(slices)
     table = np.vstack([X, background])

@@ -16,13 +16,11 @@ import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import shap
 from joblib import Parallel, delayed, effective_n_jobs
-from shap.utils._exceptions import ExplainerError
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.exceptions import NotFittedError as SklearnNotFittedError
@@ -36,6 +34,11 @@ from riskmodels.errors import NotFittedError, Problem, RiskModelsError, SchemaEr
 from riskmodels.explain import _engines
 from riskmodels.explain._explanations import Explanations
 from riskmodels.explain._progress import ProgressMode, open_progress
+
+if TYPE_CHECKING:
+    # shap is imported where an explainer is built (see _engines): it costs more than a
+    # second at import time, which ``import riskmodels`` should not pay.
+    import shap
 
 __all__ = ["ExplainerFallbackWarning", "explain"]
 
@@ -295,6 +298,8 @@ def _choose_engine(
             **common,
         )
     if reason is None:
+        import shap
+
         try:
             explainer = shap.TreeExplainer(clf, model_output="raw")
         except Exception as err:  # shap signals unsupported models with assorted errors
@@ -342,6 +347,8 @@ def _method_without_rows(clf: Any) -> str:
     """The method that would be used, for an empty explanation (no warnings, no work)."""
     if _is_logistic(clf):
         return "linear"
+    import shap
+
     try:
         suitable = _tree_unsuitable(clf, shap.TreeExplainer(clf, model_output="raw")) is None
     except Exception:  # shap signals unsupported models with assorted errors
@@ -655,6 +662,8 @@ def explain(
         reference = frame if background is None else background
         engine = _choose_engine(preprocess, clf, slices, spec, reference, random_state)
         kwargs = {"chunk_size": chunk_size, "n_jobs": n_jobs, "progress": progress}
+        from shap.utils._exceptions import ExplainerError
+
         try:
             contributions, base, margin = _compute(engine, preprocess, selected, **kwargs)
         except ExplainerError as err:

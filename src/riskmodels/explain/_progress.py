@@ -1,17 +1,24 @@
-"""Progress bars for long explanations: rich in a terminal, tqdm's notebook bar in Jupyter."""
+"""Progress bars for long explanations: the shared rich display in a terminal (see
+:mod:`riskmodels._progress`, so a bar nests under the step that asked for it), tqdm's
+notebook bar in Jupyter."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import sys
-from typing import Any, Literal
+from typing import Any
 
-__all__ = ["Progress", "open_progress"]
+from riskmodels._progress import ProgressMode, active, stderr_is_terminal, step
 
-ProgressMode = bool | Literal["auto"]
+__all__ = ["Progress", "ProgressMode", "open_progress"]
 
 
 def _in_notebook() -> bool:
+    # A notebook kernel has imported IPython long before this runs; checking sys.modules
+    # first spares every terminal session the second it takes to import IPython.
+    if "IPython" not in sys.modules:
+        return False
     try:
         from IPython import get_ipython  # type: ignore[attr-defined]
     except ImportError:
@@ -21,7 +28,7 @@ def _in_notebook() -> bool:
 
 
 def _interactive() -> bool:
-    return _in_notebook() or bool(getattr(sys.stderr, "isatty", lambda: False)())
+    return _in_notebook() or active() or stderr_is_terminal()
 
 
 class Progress:
@@ -29,8 +36,8 @@ class Progress:
 
     def __init__(self, total: float, description: str, *, start: float = 0.0) -> None:
         self._bar: Any = None
-        self._rich: Any = None
-        self._task: Any = None
+        self._steps: contextlib.ExitStack | None = None
+        self._step: Any = None
         if _in_notebook():
             kwargs = {"total": total, "desc": description, "initial": start, "unit": "rows"}
             # The widget bar needs ipywidgets; tqdm's text bar works in any notebook.
@@ -40,45 +47,39 @@ class Progress:
                 from tqdm.std import tqdm
             self._bar = tqdm(**kwargs)
         else:
-            from rich.progress import (
-                BarColumn,
-                TaskProgressColumn,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
+            # On its own the bar stays on screen when done, as a record of the run; under
+            # an enclosing step it goes, and the step reports.
+            self._steps = contextlib.ExitStack()
+            self._step = self._steps.enter_context(
+                step(
+                    description,
+                    total=total,
+                    completed=start,
+                    unit="rows",
+                    keep=not active(),
+                    mode=True,
+                )
             )
-            from rich.progress import Progress as RichProgress
-
-            self._rich = RichProgress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                TaskProgressColumn(),
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
-                transient=False,
-            )
-            self._rich.start()
-            self._task = self._rich.add_task(description, total=total, completed=start)
 
     def advance(self, units: float) -> None:
         if float(units).is_integer():  # whole rows read better than "100.0/100"
             units = int(units)
         if self._bar is not None:
             self._bar.update(units)
-        elif self._rich is not None:
-            self._rich.update(self._task, advance=units)
+        elif self._step is not None:
+            self._step.advance(units)
 
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
-        elif self._rich is not None:
-            self._rich.stop()
-        self._bar = self._rich = None
+        elif self._steps is not None:
+            self._steps.close()
+        self._bar = self._steps = self._step = None
 
 
 class _NoProgress(Progress):
     def __init__(self) -> None:
-        self._bar = self._rich = self._task = None
+        self._bar = self._steps = self._step = None
 
 
 def open_progress(
@@ -87,8 +88,8 @@ def open_progress(
     """A bar for the remaining work, or a silent stand-in.
 
     ``mode=True`` always shows one; ``"auto"`` only when the work is expected to take more
-    than a few seconds and someone is watching (a terminal or a notebook), so logs and CI
-    output stay clean; ``False`` never.
+    than a few seconds and someone is watching (a terminal, a notebook, or an enclosing
+    step's display), so logs and CI output stay clean; ``False`` never.
     """
     show = mode is True or (mode == "auto" and expected_seconds > 3.0 and _interactive())
     if not show:

@@ -9,31 +9,30 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import fairlearn
 import numpy as np
 import pandas as pd
-from fairlearn.postprocessing import ThresholdOptimizer
-from fairlearn.reductions import (
-    DemographicParity,
-    EqualizedOdds,
-    ErrorRate,
-    ExponentiatedGradient,
-    FalsePositiveRateParity,
-)
 from sklearn.pipeline import Pipeline
 
 from riskmodels.errors import Problem, SchemaError
+
+if TYPE_CHECKING:
+    # fairlearn is imported by mitigate() itself: it costs most of a second at import
+    # time, and most sessions never mitigate.
+    from fairlearn.postprocessing import ThresholdOptimizer
+    from fairlearn.reductions import ExponentiatedGradient
 
 __all__ = ["CONSTRAINTS", "METHODS", "MitigatedModel", "mitigate"]
 
 METHODS = ("exponentiated_gradient", "threshold_optimizer")
 CONSTRAINTS = ("equalized_odds", "demographic_parity", "false_positive_rate_parity")
+#: The fairlearn moment (a class in ``fairlearn.reductions``) behind each constraint; names,
+#: so that fairlearn is imported only when a model is mitigated.
 _MOMENTS = {
-    "equalized_odds": EqualizedOdds,
-    "demographic_parity": DemographicParity,
-    "false_positive_rate_parity": FalsePositiveRateParity,
+    "equalized_odds": "EqualizedOdds",
+    "demographic_parity": "DemographicParity",
+    "false_positive_rate_parity": "FalsePositiveRateParity",
 }
 _LEGAL_NOTE = (
     "ThresholdOptimizer applies a different threshold per protected group and needs the "
@@ -281,6 +280,11 @@ def mitigate(
     (True, (400, 2))
     """
     target, features, sensitive = _check(model, train, method, constraint, sensitive)
+    import fairlearn
+    import fairlearn.reductions
+    from fairlearn.postprocessing import ThresholdOptimizer
+    from fairlearn.reductions import ErrorRate, ExponentiatedGradient
+
     X = train[features].reset_index(drop=True)
     y = train[target].to_numpy().astype(np.int64)
     A = _labels(train, sensitive)
@@ -314,7 +318,7 @@ def mitigate(
         objective = ErrorRate(costs={"fn": 0.5 / base_rate, "fp": 0.5 / (1.0 - base_rate)})
         fitted: ExponentiatedGradient | ThresholdOptimizer = ExponentiatedGradient(
             estimator,
-            constraints=_MOMENTS[constraint](),
+            constraints=getattr(fairlearn.reductions, _MOMENTS[constraint])(),
             objective=objective,
             sample_weight_name=weight_name,
         )

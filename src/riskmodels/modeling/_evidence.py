@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from riskmodels._progress import Step
+from riskmodels._progress import active as progress_active
 from riskmodels.data._quality import DataQualityReport, check_quality
 from riskmodels.modeling._split import SPLIT_ATTR
 
@@ -267,17 +269,24 @@ def build_evidence(
     fairness: bool,
     explain: bool | int,
     split_method: str | None,
+    progress: Step | None = None,
 ) -> Evidence:
-    """Assemble :class:`Evidence` for a fitted model on labelled ``test`` data."""
+    """Assemble :class:`Evidence` for a fitted model on labelled ``test`` data.
+
+    ``progress`` (the step :meth:`RiskModel.assess` shows) is told each stage as it starts.
+    """
+    progress = progress or Step("")  # a step never shown: every call is a no-op
     from riskmodels.metrics import performance_report
 
     spec = model.spec
+    progress.stage("checking the data")
     test = spec.validate(test, require_protected=fairness)
     quality = check_quality(test, spec, raise_on_serious=False)
     y = test[spec.target].astype(int).to_numpy()
     thr = model.threshold_ if threshold is None else float(threshold)
     scores = model._predict_proba(test)
     kw = dict(threshold=thr, n_boot=n_boot, confidence=confidence, random_state=random_state)
+    progress.stage(f"performance ({n_boot:,} bootstrap replicates)")
     perf = performance_report(y, scores, **kw)
     base = performance_report(y, model._baseline_proba(test), **kw)
 
@@ -307,6 +316,7 @@ def build_evidence(
         from riskmodels.fairness import audit as fairness_audit
         from riskmodels.fairness import proxy_scan
 
+        progress.stage(f"fairness audit ({n_boot:,} bootstrap replicates)")
         audit = fairness_audit(
             y,
             scores,
@@ -316,6 +326,7 @@ def build_evidence(
             confidence=confidence,
             random_state=random_state,
         )
+        progress.stage("proxy scan")
         proxies = proxy_scan(
             test,
             model.features_,
@@ -329,8 +340,15 @@ def build_evidence(
         rng = np.random.default_rng(random_state)
         rows = np.sort(rng.choice(len(test), size=n_rows, replace=False))
         flagged = () if proxies is None else tuple(proxies.flagged_features)
+        progress.stage(f"explaining {n_rows:,} rows")
+        # A bar of its own only under a terminal display (never a notebook widget here).
         exps = shap_explain(
-            model.base_estimator_, test, spec, rows=rows, proxies=flagged, progress=False
+            model.base_estimator_,
+            test,
+            spec,
+            rows=rows,
+            proxies=flagged,
+            progress="auto" if progress_active() else False,
         )
         importance = exps.global_importance(random_state=0)
 

@@ -19,6 +19,7 @@ from sklearn.model_selection import (
     StratifiedShuffleSplit,
 )
 
+from riskmodels._progress import Step, step
 from riskmodels.data._profile import TrainingProfile
 from riskmodels.data._quality import DataQualityReport, check_quality
 from riskmodels.data._spec import DatasetSpec
@@ -191,8 +192,16 @@ class RiskModel:
             One-class target (naming it), suspected leakage, or too few rows to calibrate.
         """
         self._check_params()
+        # A spinner naming the stage, when stderr is a terminal (see riskmodels._progress).
+        rows = f" on {len(frame):,} rows" if isinstance(frame, pd.DataFrame) else ""
+        with step(f"Fitting {self.estimator_name}{rows}") as s:
+            return self._fit(frame, allow, s)
+
+    def _fit(self, frame: pd.DataFrame, allow: tuple[str, ...], progress: Step) -> RiskModel:
+        """The work of :meth:`fit`; ``progress`` names each stage while it runs."""
         t0 = time.perf_counter()
         spec = self.spec
+        progress.stage("checking the data")
         frame = spec.validate(frame)
         quality = check_quality(frame, spec, allow=allow)
         y = frame[spec.target].astype(int).to_numpy()
@@ -202,6 +211,7 @@ class RiskModel:
 
         t_fit = time.perf_counter()
         if self.calibration is None:
+            progress.stage("fitting")
             fitted = clone(base).fit(X, y)
             base_fitted = fitted
             self.calibration_scheme_ = "none"
@@ -214,6 +224,7 @@ class RiskModel:
                     column=spec.target,
                 )
             if len(frame) >= HOLDOUT_FROM:
+                progress.stage(f"fit, then {self.calibration} calibration on a held-out 20%")
                 fit_idx, cal_idx = self._holdout(frame, y)
                 base_fitted = clone(base).fit(X.iloc[fit_idx], y[fit_idx])
                 fitted = CalibratedClassifierCV(
@@ -222,6 +233,7 @@ class RiskModel:
                 fitted.fit(X.iloc[cal_idx], y[cal_idx])
                 self.calibration_scheme_ = f"held-out {HOLDOUT_SHARE:.0%} calibration set"
             else:
+                progress.stage(f"{CAL_FOLDS + 1} fits for {self.calibration} calibration")
                 folds, how = self._folds(frame, y)
                 fitted = CalibratedClassifierCV(
                     clone(base), method=self.calibration, cv=folds, ensemble=False
@@ -231,6 +243,7 @@ class RiskModel:
                 self.calibration_scheme_ = f"{CAL_FOLDS}-fold out-of-fold predictions ({how})"
         fit_seconds = time.perf_counter() - t_fit
 
+        progress.stage("baseline model and training profile")
         self.baseline_features_ = self._baseline_features(quality)
         self.baseline_ = build_pipeline(spec, self.baseline_features_, "logistic")
         self.baseline_.fit(frame[self.baseline_features_], y)
@@ -356,17 +369,21 @@ class RiskModel:
         from riskmodels.modeling._evidence import build_evidence
 
         self._check_fitted("assess")
-        return build_evidence(
-            self,
-            test,
-            threshold=threshold,
-            n_boot=n_boot,
-            confidence=confidence,
-            random_state=random_state,
-            fairness=fairness,
-            explain=explain,
-            split_method=split_method,
-        )
+        rows = f" on {len(test):,} rows" if isinstance(test, pd.DataFrame) else ""
+        # A spinner naming the stage, when stderr is a terminal (see riskmodels._progress).
+        with step(f"Assessing{rows}") as progress:
+            return build_evidence(
+                self,
+                test,
+                threshold=threshold,
+                n_boot=n_boot,
+                confidence=confidence,
+                random_state=random_state,
+                fairness=fairness,
+                explain=explain,
+                split_method=split_method,
+                progress=progress,
+            )
 
     def __repr__(self) -> str:
         state = f"fitted, version {self.version_}" if hasattr(self, "version_") else "unfitted"

@@ -2,16 +2,54 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from riskmodels._progress import step
 
 __all__ = ["DEFAULT_TRACKING_URI", "log_assessment"]
 
 #: MLflow 3's own default; the old ./mlruns file store errors unless explicitly allowed.
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+
+#: Loggers that narrate MLflow's housekeeping at INFO ("Creating initial MLflow database
+#: tables...", the store's schema migrations) into our users' output.
+_CHATTY_LOGGERS = ("mlflow", "alembic", "sqlalchemy.engine", "huey")
+#: MLflow prints "View run ... at: <url>" on stdout for tracking servers unless this is set.
+_SUPPRESS_URL_ENV = "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"
+
+
+@contextlib.contextmanager
+def _quiet_mlflow() -> Iterator[None]:
+    """Hold back MLflow's INFO lines and run-URL prints while we call it, then restore.
+
+    Warnings and errors still come through, and a logger the user set quieter than
+    WARNING is left alone. Levels (not handlers) are changed, and only for the duration:
+    MLflow configures its loggers when it is imported, so this must run after the import.
+    """
+    saved = []
+    for name in _CHATTY_LOGGERS:
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.level))
+        if logger.getEffectiveLevel() < logging.WARNING:
+            logger.setLevel(logging.WARNING)
+    env_before = os.environ.get(_SUPPRESS_URL_ENV)
+    os.environ[_SUPPRESS_URL_ENV] = "true"
+    try:
+        yield
+    finally:
+        for logger, level in saved:
+            logger.setLevel(level)
+        if env_before is None:
+            os.environ.pop(_SUPPRESS_URL_ENV, None)
+        else:
+            os.environ[_SUPPRESS_URL_ENV] = env_before
 
 
 def _metric_items(evidence: Any) -> dict[str, float]:
@@ -70,9 +108,26 @@ def log_assessment(
     str
         The MLflow run id (cards can cite it).
     """
-    import mlflow
-
     uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    with step("Logging to MLflow") as progress:
+        progress.stage("starting MLflow")
+        import mlflow  # a second or more; only runs that log pay for it
+
+        progress.stage("recording the run")
+        with _quiet_mlflow():
+            return _log(mlflow, uri, model, evidence, card, experiment, run_name)
+
+
+def _log(
+    mlflow: Any,
+    uri: str,
+    model: Any,
+    evidence: Any,
+    card: Any,
+    experiment: str,
+    run_name: str | None,
+) -> str:
+    """The MLflow calls of :func:`log_assessment`; the caller's tracking URI is restored."""
     client_uri_before = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(uri)
     try:
