@@ -4,8 +4,10 @@ that change a bundle work on a copy."""
 
 from __future__ import annotations
 
-import datetime as dt
+import dataclasses
+import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,9 +15,8 @@ import pytest
 
 import riskmodels as rm
 from riskmodels.policy import Policy
-from riskmodels.release import approve
-
-NOW = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.UTC)
+from riskmodels.release import TRUST_STORE_ENV, add_approval, approve, generate_signing_key
+from riskmodels.scoring import AUDIT_LOG_ENV
 
 
 def simulate(
@@ -118,6 +119,76 @@ class Card:
         return "<h1>Model card</h1>"
 
 
+@dataclasses.dataclass(frozen=True)
+class Site:
+    """A scoring site in temporary folders: a trust store, an audit log, and the private
+    keys of the people in the tests (only the site's keys are in its trust store)."""
+
+    root: Path
+    trust_store: Path
+    audit_log: Path
+    keys: Path
+
+    def key(self, who: str) -> Path:
+        return self.keys / f"{who}.key"
+
+
+#: Key holders: file stem -> name. The trust store names each public key after its holder.
+PEOPLE = {
+    "reviewer": "R. Reviewer",
+    "second": "S. Second",
+    "author": "A. Author",
+    "mallory": "M. Mallory",  # has a key, but not in the site's trust store
+}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def site(tmp_path_factory):
+    """Every test runs at a site of its own: $RISKMODELS_TRUST_STORE and
+    $RISKMODELS_AUDIT_LOG point into a temporary folder (never the user's own)."""
+    root = tmp_path_factory.mktemp("site")
+    keys, store = root / "keys", root / "trust_store"
+    store.mkdir()
+    for stem, name in PEOPLE.items():
+        generate_signing_key(keys / f"{stem}.key", keys / f"{stem}.pem")
+        if stem != "mallory":
+            shutil.copy(keys / f"{stem}.pem", store / f"{name}.pem")
+    saved = {k: os.environ.get(k) for k in (TRUST_STORE_ENV, AUDIT_LOG_ENV)}
+    os.environ[TRUST_STORE_ENV] = str(store)
+    os.environ[AUDIT_LOG_ENV] = str(root / "audit" / "audit_log.jsonl")
+    yield Site(root, store, root / "audit" / "audit_log.jsonl", keys)
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.fixture(scope="session")
+def release_maker(site):
+    """``make(model, evidence, card, policy, out, waivers, **kw)``: approve signed by
+    R. Reviewer and co-signed by S. Second (the default policy needs two approvals)."""
+
+    def make(model, evidence, card, policy, out, waivers, *, second=True, **kw):
+        kw.setdefault("reviewer", "R. Reviewer")
+        kw.setdefault("author", "A. Author")
+        release = approve(
+            model,
+            evidence,
+            card,
+            policy,
+            waivers=waivers,
+            out=out,
+            signing_key=site.key("reviewer"),
+            **kw,
+        )
+        if second and policy.environment == "production":
+            release = add_approval(out, signing_key=site.key("second"), reviewer="S. Second")
+        return release
+
+    return make
+
+
 @pytest.fixture(scope="session")
 def fitted():
     """``(model, evidence, train, test)``: a calibrated logistic model and its evidence."""
@@ -144,22 +215,12 @@ def waivers(fitted, card):
 
 
 @pytest.fixture(scope="session")
-def bundle(fitted, card, waivers, tmp_path_factory):
-    """An approved release bundle (do not modify: copy it with ``bundle_copy``)."""
+def bundle(fitted, card, waivers, tmp_path_factory, release_maker):
+    """An approved release bundle with two trusted approvals (do not modify: copy it with
+    ``bundle_copy``)."""
     model, evidence, _, _ = fitted
     out = tmp_path_factory.mktemp("releases") / "sim-v1"
-    approve(
-        model,
-        evidence,
-        card,
-        Policy.default(),
-        reviewer="R. Reviewer",
-        author="A. Author",
-        waivers=waivers,
-        valid_for_days=90,
-        out=out,
-        now=NOW,
-    )
+    release_maker(model, evidence, card, Policy.default(), out, waivers, valid_for_days=90)
     return out
 
 

@@ -40,7 +40,7 @@ def test_validate_reports_bad_data_with_exit_code(files):
     assert res.exit_code == 2 and "SchemaError" in res.output and "'age'" in res.output
 
 
-def test_train_check_approve_score_verify(files):
+def test_train_check_approve_score_verify(files, site):
     cand, rel = files / "candidate", files / "release"
     res = invoke(
         "train",
@@ -73,20 +73,25 @@ def test_train_check_approve_score_verify(files):
         if g.status != "pass" and g.name not in ("evidence.model_match",)
     ]
     waivers.append("--waiver=documentation.card=test on synthetic data")
+    args = ["--candidate", cand, "--reviewer", "R. Reviewer", "--author", "A. Author"]
+    res = invoke("approve", *args, "--out", rel, *waivers)  # production: needs a key
+    assert res.exit_code == 2 and "must be signed" in res.output and not rel.exists()
+    res = invoke("approve", *args, "--out", rel, "--signing-key", site.key("reviewer"), *waivers)
+    assert res.exit_code == 0, res.output
+    res = invoke("verify-release", rel)  # one approval of the two the policy requires
+    assert res.exit_code == 2 and "1 valid approval" in res.output
     res = invoke(
-        "approve",
-        "--candidate",
-        cand,
-        "--reviewer",
-        "Reviewer",
-        "--author",
-        "Author",
-        "--out",
+        "add-approval",
+        "--release",
         rel,
-        *waivers,
+        "--reviewer",
+        "S. Second",
+        "--signing-key",
+        site.key("second"),
     )
     assert res.exit_code == 0, res.output
-    assert invoke("verify-release", rel).exit_code == 0
+    res = invoke("verify-release", rel)
+    assert res.exit_code == 0 and "R. Reviewer, S. Second" in res.output
 
     out = files / "list.csv"
     res = invoke(
@@ -115,8 +120,10 @@ def test_train_check_approve_score_verify(files):
     assert res.exit_code == 0, res.output
     listed = pd.read_csv(out, comment="#")
     assert {"score", "band", "status", "reviewed_by", "decision"} <= set(listed.columns)
-    res = invoke("verify-audit-log", rel / "audit_log.jsonl")
-    assert res.exit_code == 0 and "1 scoring run" in res.output
+    res = invoke("audit-log", "verify")  # the site's log ($RISKMODELS_AUDIT_LOG)
+    assert res.exit_code == 0 and "refused" in res.output and "sentencing" in res.output
+    res = invoke("audit-log", "anchor")
+    assert res.exit_code == 0 and len(res.output.split()[0]) == 64
 
     res = invoke("card", "--model", rel, "--out", files / "card")
     assert res.exit_code == 0, res.output
@@ -132,3 +139,35 @@ def test_tampered_candidate_is_refused(files, tmp_path):
     (cand / "evidence.json").write_text((cand / "evidence.json").read_text() + " ")
     res = invoke("check", "--candidate", cand)
     assert res.exit_code == 2 and "ReleaseError" in res.output
+
+
+def test_approve_refuses_a_candidate_changed_after_check(files, tmp_path, site):
+    import shutil
+
+    cand = tmp_path / "cand"
+    shutil.copytree(files / "candidate", cand)
+    args = ["--candidate", cand, "--reviewer", "R. Reviewer", "--author", "A. Author"]
+    key = ["--signing-key", site.key("reviewer")]
+    res = invoke("approve", *args, "--out", tmp_path / "rel", *key)
+    assert res.exit_code == 2 and "riskmodels check" in res.output  # never checked
+    invoke("check", "--candidate", cand)
+    assert (tmp_path / "cand.check.json").is_file()
+    # someone swaps in another (validly re-hashed) candidate after the check
+    shutil.rmtree(cand)
+    model, evidence = rm.release.load_candidate(files / "candidate")
+    model.threshold_ = 0.5
+    rm.release.save_candidate(model, evidence, cand)
+    res = invoke("approve", *args, "--out", tmp_path / "rel", *key)
+    assert res.exit_code == 2 and "changed since it was checked" in res.output
+    assert not (tmp_path / "rel").exists()
+
+
+def test_keys_new_writes_a_private_key_only_its_owner_can_read(tmp_path):
+    import os
+
+    res = invoke("keys", "new", "--name", "Ann Approver", "--out", tmp_path)
+    assert res.exit_code == 0 and "SHA256:" in res.output
+    assert oct(os.stat(tmp_path / "Ann Approver.key").st_mode & 0o777) == "0o600"
+    assert (tmp_path / "Ann Approver.pem").is_file()
+    res = invoke("keys", "new", "--name", "Ann Approver", "--out", tmp_path)
+    assert res.exit_code == 2  # never overwritten

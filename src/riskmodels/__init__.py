@@ -32,6 +32,7 @@ _LAZY_ATTRS = {
     "GateReport": "riskmodels.policy",
     "Policy": "riskmodels.policy",
     "Release": "riskmodels.release",
+    "add_approval": "riskmodels.release",
     "approve": "riskmodels.release",
     "load_release": "riskmodels.release",
     "RiskList": "riskmodels.scoring",
@@ -67,6 +68,7 @@ __all__ = [
     "RiskList",
     "RiskModel",
     "__version__",
+    "add_approval",
     "approve",
     "cards",
     "check_quality",
@@ -147,5 +149,5 @@ if TYPE_CHECKING:  # the same names, eagerly, for type checkers and IDEs
     )
     from riskmodels.modeling import Evidence, RiskModel, split
     from riskmodels.policy import GateReport, Policy
-    from riskmodels.release import Release, approve, load_release
+    from riskmodels.release import Release, add_approval, approve, load_release
     from riskmodels.scoring import RiskList, score, verify_audit_log

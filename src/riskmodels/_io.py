@@ -24,8 +24,15 @@ def _umask() -> int:
 _DEFAULT_MODE = 0o666 & ~_umask()
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temp file + ``os.replace``)."""
+def atomic_write_bytes(
+    path: str | os.PathLike[str], data: bytes, *, mode: int | None = None
+) -> None:
+    """Write ``data`` to ``path`` atomically (temp file + ``os.replace``).
+
+    ``mode`` sets the file's permissions before it appears under its name (e.g. ``0o600``
+    for a private key, which must never be readable by others, not even for a moment);
+    by default the usual mode for new files (``0o666`` less the umask).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -36,7 +43,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
             os.fsync(fh.fileno())
         # mkstemp creates 0600 files; published cards and bundles must be readable by
         # the reviewers' accounts like any file written with open()
-        os.chmod(tmp, _DEFAULT_MODE)
+        os.chmod(tmp, _DEFAULT_MODE if mode is None else mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

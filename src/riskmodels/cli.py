@@ -168,24 +168,47 @@ def demo(
         release_dir = out_dir / "release"
         if release_dir.exists():
             shutil.rmtree(release_dir)
-        release = rm.approve(
-            model,
-            evidence,
-            card,
-            policy,
-            reviewer="DEMO REVIEWER (not a person)",
-            author="riskmodels demo",
-            waivers=waivers,
-            out=release_dir,
-        )
+        # A demo site: two demo approvers' keys and a trust store holding their public
+        # keys, and the site's audit log, all inside the demo's output folder.
+        site = out_dir / "site"
+        trust_store, audit_log = site / "trust_store", site / "audit_log.jsonl"
+        approvers = ["DEMO REVIEWER 1 (not a person)", "DEMO REVIEWER 2 (not a person)"]
+        keys = []
+        for i, name in enumerate(approvers, start=1):
+            key = site / "keys" / f"demo-reviewer-{i}.key"
+            if not key.exists():
+                rm.release.generate_signing_key(key, site / "keys" / f"demo-reviewer-{i}.pem")
+            trust_store.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(site / "keys" / f"demo-reviewer-{i}.pem", trust_store / f"{name}.pem")
+            keys.append(key)
+        with step("Writing the release bundle"):
+            release = rm.approve(
+                model,
+                evidence,
+                card,
+                policy,
+                reviewer=approvers[0],
+                author="riskmodels demo",
+                waivers=waivers,
+                out=release_dir,
+                signing_key=keys[0],
+            )
+            release = rm.add_approval(release, signing_key=keys[1], reviewer=approvers[1])
         console.print(
-            f"release {release.release_id} approved by {release.reviewer} with "
-            f"{len(waivers)} demo waiver(s); valid until {release.valid_until.date()}"
+            f"release {release.release_id[:12]} approved by {approvers[0]} with "
+            f"{len(waivers)} demo waiver(s), co-signed by {approvers[1]}; valid until "
+            f"{release.valid_until.date()}; demo trust store {trust_store}"
         )
 
         console.rule("[bold]4. Risk list for the safety team")
         latest = test[test[spec.time] == test[spec.time].max()].drop(columns=[spec.target])
-        risk_list = rm.score(release_dir, latest, purpose="prioritise_welfare_review")
+        risk_list = rm.score(
+            release_dir,
+            latest,
+            purpose="prioritise_welfare_review",
+            trust_store=trust_store,
+            audit_log=audit_log,
+        )
         risk_list.to_excel(out_dir / "risk_list.xlsx")
         risk_list.to_csv(out_dir / "risk_list.csv")
         c = risk_list.counts
@@ -198,10 +221,10 @@ def demo(
         console.print("Three example reason codes (top of the list):")
         for r in risk_list.top(3).itertuples():
             console.print(f"  id {r.id}: risk {r.score:.1%} ({r.band}) - {r.reasons}")
-        rm.verify_audit_log(release.audit_log_path)
+        head = rm.scoring.anchor(audit_log)["head"]
         console.print(
             f"wrote {out_dir / 'risk_list.xlsx'}, {out_dir / 'risk_list.csv'}; "
-            f"audit log {release.audit_log_path} verified"
+            f"site audit log {audit_log} verified (head {head[:16]}...)"
         )
     except RiskModelsError as err:
         _fail(err)
@@ -272,11 +295,28 @@ def check(
     policy: Path | None = typer.Option(None, "--policy", help="policy YAML (default policy)"),
     context: Path | None = typer.Option(None, "--context", help="card context (YAML)"),
 ) -> None:
-    """Check a candidate against the policy's gates; exit code 1 if any gate blocks."""
+    """Check a candidate against the policy's gates; exit code 1 if any gate blocks.
+
+    Records the candidate's content hash in ``<candidate>.check.json``: ``approve``
+    refuses a candidate that differs from the one checked."""
+    import json
+
+    from riskmodels._io import atomic_write_text
+    from riskmodels.release._candidate import candidate_id
+
     try:
+        content = candidate_id(candidate)
         _, _, pol, card, gates = _load_for_review(candidate, policy, context)
     except RiskModelsError as err:
         _fail(err)
+    record = {
+        "candidate": str(candidate.resolve()),
+        "content_sha256": content,
+        "policy": f"{pol.name} {pol.version}",
+        "gates": gates.summary(),
+    }
+    atomic_write_text(_check_record(candidate), json.dumps(record, indent=1) + "\n")
+    console.print(f"candidate content sha256 {content} (recorded in {_check_record(candidate)})")
     table = Table(title=f"Policy gates ({pol.name}); card complete: {card.complete}")
     for col in ("gate", "status", "value", "bound", "why"):
         table.add_column(col)
@@ -292,6 +332,17 @@ def check(
         raise typer.Exit(code=1)
 
 
+def _check_record(candidate: Path) -> Path:
+    return candidate.with_name(candidate.name + ".check.json")
+
+
+def _passphrase() -> str | None:
+    import os
+
+    # never on the command line (it would sit in the shell history and the process list)
+    return os.environ.get("RISKMODELS_KEY_PASSPHRASE") or None
+
+
 @app.command()
 def approve(
     candidate: Path = typer.Option(..., "--candidate", help="folder written by `train`"),
@@ -304,10 +355,19 @@ def approve(
         [], "--waiver", help="GATE=REASON; repeat for each waived gate"
     ),
     valid_for_days: int | None = typer.Option(None, help="at most the policy's maximum"),
-    signing_key: Path | None = typer.Option(None, help="reviewer's Ed25519 private key"),
+    signing_key: Path | None = typer.Option(
+        None,
+        help="reviewer's Ed25519 private key (`riskmodels keys new`); required unless the "
+        "policy's environment is development. Passphrase: $RISKMODELS_KEY_PASSPHRASE",
+    ),
+    role: str | None = typer.Option(None, help="the approval role claimed (policy roles)"),
 ) -> None:
-    """Approve a candidate: gates must pass or be waived with reasons; writes the release."""
+    """Approve a checked candidate: gates must pass or be waived with reasons; writes the
+    release with the reviewer's signed approval (others add theirs with add-approval)."""
+    import json
+
     from riskmodels.release import approve as approve_release
+    from riskmodels.release._candidate import candidate_id
 
     waivers = {}
     for w in waiver:
@@ -317,6 +377,20 @@ def approve(
             raise typer.Exit(code=2)
         waivers[gate.strip()] = reason.strip()
     try:
+        record_path = _check_record(candidate)
+        if not record_path.is_file():
+            console.print(
+                f"[bold red]not checked[/]: run `riskmodels check --candidate {candidate}` "
+                "first; approval binds the candidate that was checked"
+            )
+            raise typer.Exit(code=2)
+        checked = json.loads(record_path.read_text(encoding="utf-8")).get("content_sha256")
+        if candidate_id(candidate) != checked:
+            console.print(
+                f"[bold red]changed since it was checked[/]: {candidate} no longer has the "
+                f"content sha256 {checked} recorded by `check`. Check it again."
+            )
+            raise typer.Exit(code=2)
         model, evidence, pol, card, _ = _load_for_review(candidate, policy, context)
         release = approve_release(
             model,
@@ -329,13 +403,39 @@ def approve(
             valid_for_days=valid_for_days,
             out=out,
             signing_key=signing_key,
+            passphrase=_passphrase(),
+            role=role,
         )
     except RiskModelsError as err:
         _fail(err)
+    need = release.manifest["approval"]["approvals_required"]
     console.print(
-        f"[green]approved[/]: release {release.release_id[:12]} in {out}, valid "
-        f"until {release.valid_until.date()}"
+        f"[green]approved[/] by {reviewer}: release {release.release_id[:12]} in {out}, valid "
+        f"until {release.valid_until.date()}; it scores once {need} trusted approver(s) have "
+        "signed (`riskmodels add-approval`)"
     )
+
+
+@app.command("add-approval")
+def add_approval_cmd(
+    release: Path = typer.Option(..., "--release", help="release bundle directory"),
+    reviewer: str = typer.Option(..., "--reviewer", help="the approving person (not the author)"),
+    signing_key: Path = typer.Option(..., "--signing-key", help="their Ed25519 private key"),
+    role: str | None = typer.Option(None, help="the approval role claimed (policy roles)"),
+) -> None:
+    """Add another approver's signature to a release (nothing else changes)."""
+    import json
+
+    from riskmodels.release import add_approval
+
+    try:
+        r = add_approval(
+            release, signing_key=signing_key, reviewer=reviewer, role=role, passphrase=_passphrase()
+        )
+    except RiskModelsError as err:
+        _fail(err)
+    n = len(json.loads((r.path / "approvals.json").read_text(encoding="utf-8")))
+    console.print(f"[green]approval added[/] by {reviewer}: {n} signature(s) on {release}")
 
 
 @app.command("check-policy")
@@ -362,15 +462,15 @@ def verify_release(
         None, "--trust-store", help="directory of trusted reviewers' public keys (PEM)"
     ),
 ) -> None:
-    """Verify a release: every file's sha256, the approval, the expiry (and the
-    reviewer's signature when a trust store is given)."""
+    """Verify a release as scoring would: strict file set, trusted approvals, every file's
+    sha256, the approval record and the expiry."""
     from riskmodels.release import load_release
 
     try:
         r = load_release(release, trust_store=trust_store)
     except RiskModelsError as err:
         _fail(err)
-    signed = f"; signed by {r.signed_by}" if r.signed_by else ""
+    signed = f"; signed by {', '.join(r.signed_by)}" if r.signed_by else " (development)"
     console.print(
         f"[green]verified[/]: {r.name} version {r.version}, approved by {r.reviewer} on "
         f"{r.approved_at.date()}, valid until {r.valid_until.date()}{signed}"
@@ -396,7 +496,10 @@ def score_cmd(
         None, "--trust-store", help="directory of trusted reviewers' public keys (PEM)"
     ),
     audit_log: Path | None = typer.Option(
-        None, "--audit-log", help="audit log (default: audit_log.jsonl in the bundle)"
+        None,
+        "--audit-log",
+        help="the site's audit log (default: $RISKMODELS_AUDIT_LOG, else "
+        "~/.local/share/riskmodels/audit_log.jsonl)",
     ),
 ) -> None:
     """Score people with an approved release, for a permitted purpose, into a risk list."""
@@ -429,48 +532,90 @@ def score_cmd(
     )
 
 
-@app.command("verify-audit-log")
-def verify_audit_log_cmd(
-    log: Path = typer.Argument(..., help="audit_log.jsonl of a release"),
+audit_app = typer.Typer(help="The site's scoring audit log: verify it, anchor its head.")
+app.add_typer(audit_app, name="audit-log")
+
+
+def _log_path(log: Path | None) -> Path:
+    from riskmodels.scoring._audit_log import resolve_audit_log
+
+    return resolve_audit_log(log)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    log: Path | None = typer.Argument(None, help="audit log (default: the site's)"),
 ) -> None:
-    """Check a scoring audit log's hash chain; print its entries and head hash."""
+    """Check the audit log's hash chain; print its entries, refusals included."""
     from riskmodels.scoring import verify_audit_log
 
+    path = _log_path(log)
     try:
-        entries = verify_audit_log(log)
+        entries = verify_audit_log(path)
     except RiskModelsError as err:
         _fail(err)
-    table = Table(title=f"{len(entries)} scoring run(s), chain intact")
-    for col in ("seq", "at", "user", "purpose", "rows", "scored", "abstained", "flagged"):
+    table = Table(title=f"{path}: {len(entries)} entries, chain intact")
+    for col in ("seq", "at", "user", "event", "purpose", "rows", "scored", "flagged", "why"):
         table.add_column(col)
     for e in entries:
+        refused = e.get("event") == "refused"
         table.add_row(
             str(e["seq"]),
-            e["at"],
-            e["user"],
-            e["purpose"],
-            f"{e['rows_in']:,}",
-            f"{e['scored']:,}",
-            f"{e['abstained']:,}",
-            f"{e['flagged']:,}",
+            str(e.get("at", "")),
+            str(e.get("user", "")),
+            str(e.get("event", "score")),
+            str(e.get("purpose", "")),
+            "" if refused else f"{e.get('rows_in', 0):,}",
+            f"{e.get('scored', 0):,}",
+            "" if refused else f"{e.get('flagged', 0):,}",
+            f"{e.get('error')}: {str(e.get('message', ''))[:80]}" if refused else "",
         )
     console.print(table)
-    head = (log.parent / (log.name + ".head.json")).read_text(encoding="utf-8")
-    console.print(f"head: {head}  (keep a copy where the log's writers cannot change it)")
 
 
-@app.command("keygen")
-def keygen(
-    private_key: Path = typer.Argument(..., help="where to write the reviewer's private key"),
-    public_key: Path = typer.Argument(..., help="where to write the public key (trust store)"),
+@audit_app.command("anchor")
+def audit_anchor(
+    log: Path | None = typer.Argument(None, help="audit log (default: the site's)"),
 ) -> None:
-    """Create an Ed25519 key pair for signing releases (approve(..., signing_key=...))."""
+    """Verify the log and print its head hash: store it where the log's writers cannot."""
+    from riskmodels.scoring import anchor
+
+    try:
+        a = anchor(_log_path(log))
+    except RiskModelsError as err:
+        _fail(err)
+    print(f"{a['head']}  entries={a['entries']}  log={a['log']}")
+
+
+keys_app = typer.Typer(help="Approvers' signing keys.")
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("new")
+def keys_new(
+    name: str = typer.Option(..., "--name", help="the key holder's name, as approvals show it"),
+    out: Path = typer.Option(..., "--out", help="folder for NAME.key (private) and NAME.pem"),
+    passphrase: bool = typer.Option(
+        False, "--passphrase", help="protect the private key with a passphrase (asked twice)"
+    ),
+) -> None:
+    """Create an Ed25519 key pair: NAME.key (mode 0600, keep it) and NAME.pem (for trust
+    stores)."""
     from riskmodels.release import generate_signing_key
 
-    key_id = generate_signing_key(private_key, public_key)
+    secret = None
+    if passphrase:
+        secret = typer.prompt("Passphrase", hide_input=True, confirmation_prompt=True)
+    private, public = out / f"{name}.key", out / f"{name}.pem"
+    if private.exists() or public.exists():
+        console.print(f"[bold red]exists[/]: {private} or {public}; keys are never overwritten")
+        raise typer.Exit(code=2)
+    fingerprint = generate_signing_key(
+        private, public, password=secret.encode("utf-8") if secret else None
+    )
     console.print(
-        f"key {key_id}: keep {private_key} private; copy {public_key} into each "
-        "scoring site's trust store"
+        f"key {fingerprint}: keep {private} private (mode 0600); copy {public} into the trust "
+        "store of each scoring site"
     )
 
 

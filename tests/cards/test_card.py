@@ -259,25 +259,25 @@ def test_context_from_yaml_path(fitted, tmp_path, fixed_time, full_context):
 
 
 def test_card_of_a_release_shows_approval_and_waivers(
-    fitted, full_context, tmp_path, schema_validator
+    fitted, full_context, tmp_path, schema_validator, release_maker
 ):
     from riskmodels.policy import Policy
-    from riskmodels.release import approve, load_release
+    from riskmodels.release import load_release
 
     model, evidence, _ = fitted
     policy = Policy.default()
     draft = ModelCard.build(model, evidence, full_context, policy=policy)
     gate = policy.check(evidence, card=draft, model=model)
     waivers = {g.name: "Accepted for a test release." for g in gate if g.status != "pass"}
-    approve(
+    release_maker(
         model,
         evidence,
         draft,
         policy,
+        tmp_path / "release",
+        waivers,
         reviewer="A. Reviewer",
         author="B. Author",
-        out=tmp_path / "release",
-        waivers=waivers,
     )
     release = load_release(tmp_path / "release")
     card = ModelCard.build(

@@ -2,35 +2,19 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from riskmodels.policy import Policy
-from riskmodels.release import approve
-
-NOW = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(scope="session")
-def flag_bundle(fitted, card, waivers, tmp_path_factory):
+def flag_bundle(fitted, card, waivers, tmp_path_factory, release_maker):
     """A bundle whose policy scores a drifted batch and flags it (``on_drift: flag``)."""
     model, evidence, _, _ = fitted
     d = Policy.default().to_dict()
     d["drift"]["on_drift"] = "flag"
     out = tmp_path_factory.mktemp("releases") / "sim-flag"
-    approve(
-        model,
-        evidence,
-        card,
-        Policy.from_dict(d),
-        reviewer="R. Reviewer",
-        author="A. Author",
-        waivers=waivers,
-        valid_for_days=90,
-        out=out,
-        now=NOW,
-    )
+    release_maker(model, evidence, card, Policy.from_dict(d), out, waivers, valid_for_days=90)
     return out
 
 

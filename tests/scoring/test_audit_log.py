@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import pytest
@@ -10,8 +9,6 @@ import pytest
 from riskmodels.errors import ReleaseError
 from riskmodels.scoring import append_entry, score, verify_audit_log
 from riskmodels.scoring._audit_log import head_path
-
-NOW = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -114,13 +111,28 @@ def test_a_tampered_log_is_not_extended(log):
     assert log.read_bytes() == before
 
 
-def test_scoring_refuses_to_extend_a_tampered_log(bundle_copy, people):
-    log = bundle_copy / "audit_log.jsonl"
+def test_scoring_refuses_to_extend_a_tampered_log(bundle, people, tmp_path):
+    log = tmp_path / "audit_log.jsonl"
     for _ in range(2):
-        score(bundle_copy, people, purpose="research_evaluation", explain="none", now=NOW)
+        score(bundle, people, purpose="research_evaluation", explain="none", audit_log=log)
     lines = _lines(log)
     _write(log, lines[1:])
     with pytest.raises(ReleaseError) as info:
-        score(bundle_copy, people, purpose="research_evaluation", explain="none", now=NOW)
+        score(bundle, people, purpose="research_evaluation", explain="none", audit_log=log)
     assert info.value.reason == "tampered"
     assert _lines(log) == lines[1:]
+    # the refusal itself could not be logged either: the error says so
+    assert any("could not be written to the audit log" in n for n in info.value.__notes__)
+
+
+def test_the_default_log_is_the_sites_and_anchor_gives_its_head(bundle, people, site):
+    from riskmodels.scoring import anchor, default_audit_log
+
+    score(bundle, people, purpose="research_evaluation", explain="none")
+    a = anchor(site.audit_log)  # $RISKMODELS_AUDIT_LOG, set for the test session
+    assert a["entries"] >= 1 and len(a["head"]) == 64
+    assert default_audit_log().name == "audit_log.jsonl"
+    assert (
+        ".local/share/riskmodels" in default_audit_log().as_posix()
+        or "XDG_DATA_HOME" in __import__("os").environ
+    )

@@ -3,8 +3,6 @@ Parquet with the metadata in its schema."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,7 +12,6 @@ from openpyxl import load_workbook
 
 from riskmodels.scoring import RiskList, escape_formulas, score
 
-NOW = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.UTC)
 NASTY = ['=HYPERLINK("http://evil","x")', "+1+1", "-2", "@SUM(A1)", "\tcmd", "\rcmd"]
 
 
@@ -27,9 +24,7 @@ def risk_list(bundle, fitted, tmp_path_factory):
     people["record_id"] = pd.array(ids, dtype="str")
     people.loc[len(NASTY), "age"] = 200.0 - 111  # beyond training: a "No score" reason
     log = tmp_path_factory.mktemp("log") / "audit_log.jsonl"
-    return score(
-        bundle, people, purpose="prioritise_welfare_review", explain="none", now=NOW, audit_log=log
-    )
+    return score(bundle, people, purpose="prioritise_welfare_review", explain="none", audit_log=log)
 
 
 @settings(max_examples=60)

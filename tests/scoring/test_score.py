@@ -15,19 +15,23 @@ from riskmodels.policy import Policy
 from riskmodels.release import load_release
 from riskmodels.scoring import DECISION_COLUMNS, RiskList, score, verify_audit_log
 
-NOW = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.UTC)
 PURPOSE = "prioritise_welfare_review"
 
 
 def _score(release, frame, **kw):
     kw.setdefault("purpose", PURPOSE)
     kw.setdefault("explain", "none")
-    kw.setdefault("now", NOW)
     return score(release, frame, **kw)
 
 
-def _log(bundle):
-    return bundle / "audit_log.jsonl"
+def _clock_at(monkeypatch, when):
+    # the testing hook for the system clock (not public API, unreachable from the CLI)
+    monkeypatch.setattr("riskmodels._clock.now", lambda: when)
+
+
+def _valid(bundle):
+    release = load_release(bundle)
+    return release.approved_at, release.valid_until
 
 
 def _unchanged(bundle, before):
@@ -69,9 +73,10 @@ def test_risk_list_columns_and_metadata(bundle_copy, people, fitted):
     assert f.loc[scored].sort_values("rank")["score"].is_monotonic_decreasing
     m = rl.metadata
     assert m["model_name"] == model.display_name and m["model_version"] == model.version_
-    assert m["purpose"] == PURPOSE and m["generated_at"] == "2025-06-01T12:00:00+00:00"
-    assert m["valid_until"] == "2025-08-30T12:00:00+00:00"
-    assert m["approved_by"] == "R. Reviewer" and m["card"].startswith("card.md")
+    generated = dt.datetime.fromisoformat(m["generated_at"])
+    assert m["purpose"] == PURPOSE and abs(dt.datetime.now(dt.UTC) - generated).days == 0
+    assert m["valid_until"] == load_release(bundle_copy).valid_until.isoformat()
+    assert m["approved_by"] == "R. Reviewer, S. Second" and m["card"].startswith("card.md")
     assert m["counts"]["rows"] == len(people)
     assert m["counts"]["scored"] == int(scored.sum())
     assert "does not replace, a human decision" in rl.notice
@@ -95,7 +100,7 @@ def test_scores_equal_the_models_to_the_last_bit(bundle, people, fitted, tmp_pat
         ok = rl.frame["score"].notna().to_numpy()
         assert ok.mean() > 0.95
         np.testing.assert_array_equal(rl.frame["score"].to_numpy()[ok], expected[ok])
-    release = load_release(bundle, now=NOW)
+    release = load_release(bundle)
     rl2 = _score(release, people, audit_log=tmp_path / "log.jsonl")
     assert rl2.frame.equals(rl.frame)
 
@@ -191,21 +196,24 @@ def test_tampered_release_is_refused_and_writes_nothing(bundle_copy, people):
     _unchanged(bundle_copy, before)
 
 
-def test_a_loaded_release_is_reverified(bundle_copy, people):
-    release = load_release(bundle_copy, now=NOW)
+def test_a_loaded_release_is_reverified(bundle_copy, people, tmp_path):
+    release = load_release(bundle_copy)
     data = bytearray((bundle_copy / "model.skops").read_bytes())
     data[-10] ^= 0xFF
     (bundle_copy / "model.skops").write_bytes(bytes(data))
+    log = tmp_path / "log.jsonl"
     with pytest.raises(ReleaseError) as info:
-        _score(release, people)
+        _score(release, people, audit_log=log)
     assert info.value.reason == "tampered"
-    assert not _log(bundle_copy).exists()
+    (entry,) = verify_audit_log(log)
+    assert (entry["event"], entry["reason"], entry["scored"]) == ("refused", "tampered", 0)
 
 
-def test_expired_release_is_refused_and_writes_nothing(bundle_copy, people):
+def test_expired_release_is_refused_and_writes_nothing(bundle_copy, people, monkeypatch):
     before = {p.name for p in bundle_copy.iterdir()}
+    _clock_at(monkeypatch, _valid(bundle_copy)[1] + dt.timedelta(days=1))
     with pytest.raises(ReleaseError) as info:
-        _score(bundle_copy, people, now=NOW + dt.timedelta(days=91))
+        _score(bundle_copy, people)
     assert info.value.reason == "expired"
     _unchanged(bundle_copy, before)
 
@@ -219,20 +227,25 @@ def test_bad_arguments(bundle, people):
 
 
 # ---------------------------------------------------------------------- audit log
-def test_each_run_appends_one_chained_entry(bundle_copy, people):
+def test_each_run_appends_one_chained_entry(bundle_copy, people, tmp_path, site):
+    log = tmp_path / "site" / "audit_log.jsonl"
     for purpose in ("prioritise_welfare_review", "research_evaluation"):
-        rl = _score(bundle_copy, people, purpose=purpose)
-    entries = verify_audit_log(_log(bundle_copy))
+        rl = _score(bundle_copy, people, purpose=purpose, audit_log=log)
+    assert not (bundle_copy / "audit_log.jsonl").exists()  # the site's log, not the bundle's
+    entries = verify_audit_log(log)
     assert [e["seq"] for e in entries] == [0, 1]
     assert [e["purpose"] for e in entries] == ["prioritise_welfare_review", "research_evaluation"]
     e = entries[-1]
     assert e["rows_in"] == len(people) and e["scored"] + e["abstained"] == len(people)
-    assert e["user"] and e["at"] == "2025-06-01T12:00:00+00:00"
+    at = dt.datetime.fromisoformat(e["at"])
+    assert e["user"] and abs(dt.datetime.now(dt.UTC) - at) < dt.timedelta(hours=1)
+    assert e["approved_by"] == ["R. Reviewer", "S. Second"]
+    assert e["approval_keys"] == load_release(bundle_copy).approval_fingerprints
     assert e["input_sha256"] == frame_sha256(
         people, ["record_id", "snapshot_date", "person_id", "age", "ideation", "prior", "wing"]
     )
     assert e["output_sha256"] == rl.metadata["output_sha256"]
-    assert e["release_id"] == load_release(bundle_copy, now=NOW).release_id
+    assert e["release_id"] == load_release(bundle_copy).release_id
     assert rl.metadata["audit_entry"] == 1
 
 
@@ -265,7 +278,11 @@ def test_parquet_problems_are_reported(bundle, people, tmp_path):
     people.assign(age=people["age"] + 100).to_parquet(bad)
     with pytest.raises(SchemaError, match="above the maximum"):
         _score(bundle, bad, chunk_size=1000, audit_log=tmp_path / "log.jsonl")
-    assert not (tmp_path / "log.jsonl").exists()
+    # three refusals, each logged with nothing scored
+    entries = verify_audit_log(tmp_path / "log.jsonl")
+    assert [(e["event"], e["error"], e["scored"]) for e in entries] == [
+        ("refused", "SchemaError", 0)
+    ] * 3
 
 
 def test_flagged_rows_get_plain_language_reasons(bundle, people, tmp_path):
@@ -298,7 +315,7 @@ def test_categorical_columns_score_like_text_columns(bundle, people, tmp_path):
 
 
 def test_a_loaded_release_altered_in_memory_cannot_score(bundle_copy, people):
-    release = load_release(bundle_copy, now=NOW)
+    release = load_release(bundle_copy)
     text = Policy.default().to_yaml()
     assert "  - research_evaluation" in text
     # a caller swaps in a policy that permits a new purpose, and breaks the model
@@ -313,7 +330,54 @@ def test_a_loaded_release_altered_in_memory_cannot_score(bundle_copy, people):
     assert len(_score(release, people).frame) == len(people)
 
 
-def test_a_clock_before_the_approval_is_refused(bundle_copy, people):
+def test_a_clock_before_the_approval_is_refused(bundle_copy, people, monkeypatch):
+    _clock_at(monkeypatch, _valid(bundle_copy)[0] - dt.timedelta(days=3650))
     with pytest.raises(ReleaseError) as info:
-        _score(bundle_copy, people, now=NOW - dt.timedelta(days=3650))
+        _score(bundle_copy, people)
     assert info.value.reason == "expired"
+
+
+def test_a_refused_purpose_is_in_the_audit_log_as_refused(bundle, people, tmp_path):
+    log = tmp_path / "log.jsonl"
+    with pytest.raises(PolicyViolation):
+        _score(bundle, people, purpose="parole_decisions", audit_log=log)
+    _score(bundle, people, audit_log=log)
+    refused, ok = verify_audit_log(log)
+    assert refused["event"] == "refused" and refused["purpose"] == "parole_decisions"
+    assert refused["error"] == "PolicyViolation" and refused["scored"] == 0
+    assert "prohibited" in refused["message"] and refused["user"] and refused["at"]
+    assert refused["release_id"] == ok["release_id"] == load_release(bundle).release_id
+    assert ok["event"] == "score"
+
+
+def test_the_notice_and_the_enforcement_read_the_same_policy(bundle, people):
+    rl = _score(bundle, people)
+    policy = load_release(bundle).policy
+    for p in policy.prohibited_purposes:
+        assert p.replace("_", " ") in rl.notice
+    assert rl.metadata["prohibited_purposes"] == policy.prohibited_purposes
+    assert "R. Reviewer and S. Second" in rl.notice
+
+
+def test_a_development_release_scores_only_for_development_and_says_so(
+    fitted, card, waivers, people, tmp_path, release_maker
+):
+    from riskmodels.scoring._score import DEVELOPMENT_MARK
+
+    model, evidence, _, _ = fitted
+    d = Policy.default().to_dict()
+    d.update(environment="development", permitted_purposes=["development_testing"])
+    out = tmp_path / "dev"
+    from riskmodels.release import approve
+
+    approve(
+        model, evidence, card, Policy.from_dict(d), reviewer="R. Reviewer",
+        author="A. Author", waivers=waivers, out=out,
+    )  # fmt: skip
+    with pytest.raises(PolicyViolation):
+        _score(out, people, purpose=PURPOSE)
+    rl = _score(out, people, purpose="development_testing")
+    assert rl.notice.startswith(DEVELOPMENT_MARK) and rl.metadata["environment"] == "development"
+    csv = tmp_path / "dev.csv"
+    rl.to_csv(csv)
+    assert DEVELOPMENT_MARK.strip() in csv.read_text(encoding="utf-8").splitlines()[0]

@@ -964,7 +964,8 @@ def _release_record(release: Any) -> dict[str, Any] | None:
             "valid_until": approval.get("valid_until"),
             "waivers": approval.get("waivers"),
             "gates": approval.get("gates"),
-            "signed": approval.get("signed"),
+            "environment": approval.get("environment"),
+            "approvals_required": approval.get("approvals_required"),
             "policy": _policy_ref(manifest.get("policy")),
         }
     else:
@@ -978,7 +979,8 @@ def _release_record(release: Any) -> dict[str, Any] | None:
                 "valid_from",
                 "valid_until",
                 "waivers",
-                "signed",
+                "environment",
+                "approvals_required",
                 "policy",
             )
         }

@@ -256,7 +256,9 @@ class Explanations:
         )
         out = {self.spec.id: pd.Series(self.ids, copy=False).reset_index(drop=True)}
         for r, phrases in enumerate(slots, start=1):
-            out[f"reason_{r}"] = pd.Series(phrases, dtype="str")
+            # a row with fewer reasons has a missing slot, never the text 'None' (numpy
+            # "str" under pandas 2.x would write it)
+            out[f"reason_{r}"] = pd.Series(phrases, dtype=pd.StringDtype("pyarrow"))
         return pd.DataFrame(out)
 
     # ------------------------------------------------------------------ figures

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import inspect
 import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from riskmodels.modeling._model import RiskModel
 
 __all__ = ["Evidence", "build_evidence"]
+
 
 SCHEMA_VERSION = 1
 #: Metrics shown side by side with the baseline, in reading order.
@@ -208,13 +210,17 @@ class Evidence:
         """
         from sklearn.metrics import RocCurveDisplay
 
+        # scikit-learn 1.7 renamed ``estimator_name`` to ``name`` (the old one is gone in
+        # 1.9); the lowest version we support, 1.6, knows only the old one.
+        params = inspect.signature(RocCurveDisplay).parameters
+        name_arg = "name" if "name" in params else "estimator_name"
         shown = None
         for label, rep in ((self.model_name, self.performance), ("baseline", self.baseline)):
             disp = RocCurveDisplay(
                 fpr=np.asarray(rep.roc["fpr"]),
                 tpr=np.asarray(rep.roc["tpr"]),
                 roc_auc=rep.metrics["auc"].value,
-                name=label,
+                **{name_arg: label},
             )
             disp.plot(ax=ax if shown is None else shown.ax_, plot_chance_level=shown is None)
             shown = shown or disp

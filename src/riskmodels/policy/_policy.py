@@ -31,7 +31,9 @@ if TYPE_CHECKING:
     from riskmodels.policy._gates import GateReport
 
 __all__ = [
+    "NON_OPERATIONAL_PURPOSES",
     "REQUIRED_PROHIBITED",
+    "ApprovalsPolicy",
     "Bands",
     "DocumentationPolicy",
     "DriftPolicy",
@@ -52,6 +54,10 @@ REQUIRED_PROHIBITED = (
     "disciplinary_decisions",
 )
 _PURPOSE = re.compile(r"^[a-z][a-z0-9_]*$")
+#: The only purposes a ``development`` policy may permit: work on the model itself, never
+#: a list that reaches people. A development release loads without signatures, so it
+#: must not be able to produce an operational list.
+NON_OPERATIONAL_PURPOSES = ("development_testing", "research_evaluation")
 
 
 class _KeyedError(ValueError):
@@ -224,6 +230,39 @@ class ValidityPolicy(_Section):
     max_days: int = Field(ge=1, le=3660)
 
 
+class ApprovalsPolicy(_Section):
+    """Who must sign a release before it may score anyone.
+
+    ``required`` distinct keys from the scoring site's trust store must each sign the
+    release (one key counts once; the model's author never counts). When ``roles`` is
+    not empty, every role listed must be claimed by at least one of those approvals
+    (e.g. a model owner and an independent ethics reviewer).
+    """
+
+    required: int = Field(ge=1, le=10)
+    roles: list[str] = Field(default_factory=list)
+
+    @field_validator("roles")
+    @classmethod
+    def _role_names(cls, v: list[str]) -> list[str]:
+        bad = [r for r in v if not isinstance(r, str) or not _PURPOSE.match(r)]
+        if bad:
+            raise ValueError(f"roles must be snake_case names, got {bad}")
+        if len(set(v)) != len(v):
+            raise ValueError("roles are repeated")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ApprovalsPolicy:
+        if len(self.roles) > self.required:
+            raise _KeyedError(
+                "roles",
+                f"{len(self.roles)} roles need at least {len(self.roles)} approvals, but "
+                f"required is {self.required}",
+            )
+        return self
+
+
 class DocumentationPolicy(_Section):
     """Model-card requirements."""
 
@@ -314,6 +353,8 @@ class Policy(_Section):
     version: str = Field(min_length=1)
     description: str = ""
     decision_support_only: bool
+    environment: Literal["production", "development"]
+    approvals: ApprovalsPolicy
     permitted_purposes: list[str] = Field(min_length=1)
     prohibited_purposes: list[str]
     reliability: ReliabilityPolicy
@@ -343,6 +384,16 @@ class Policy(_Section):
         both = sorted(set(self.permitted_purposes) & set(self.prohibited_purposes))
         if both:
             raise _KeyedError("permitted_purposes", f"{both} are also prohibited")
+        if self.environment == "development":
+            operational = [p for p in self.permitted_purposes if p not in NON_OPERATIONAL_PURPOSES]
+            if operational:
+                raise _KeyedError(
+                    "permitted_purposes",
+                    f"{operational} cannot be permitted by a development policy: its "
+                    "releases load without signatures, so they may only serve "
+                    f"{list(NON_OPERATIONAL_PURPOSES)}. Use environment: production for an "
+                    "operational list",
+                )
         missing = [p for p in REQUIRED_PROHIBITED if p not in self.prohibited_purposes]
         if missing:
             raise _KeyedError(

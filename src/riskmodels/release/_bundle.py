@@ -8,34 +8,36 @@ import json
 import os
 import platform
 import shutil
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from riskmodels._io import sha256_bytes, sha256_file
+from riskmodels import _clock
+from riskmodels._io import atomic_write_bytes, sha256_bytes
 from riskmodels.errors import (
     GateFailed,
     NotFittedError,
     PolicyError,
     PolicyViolation,
     ReleaseError,
-    RiskModelsError,
 )
 from riskmodels.policy import GateReport, Policy
 from riskmodels.release._signing import (
-    SIGNATURE_FILE,
-    TRUST_STORE_ENV,
+    APPROVALS_FILE,
+    Approval,
     load_private_key,
-    sign_manifest,
-    verify_signature,
+    resolve_trust_store,
+    sign_approval,
+    verify_approvals,
 )
 from riskmodels.release._trusted import TRUSTED_TYPES, untrusted_types
 
-__all__ = ["BUNDLE_FORMAT", "MANIFEST", "Release", "approve", "load_release"]
+__all__ = ["BUNDLE_FORMAT", "MANIFEST", "Release", "add_approval", "approve", "load_release"]
 
-BUNDLE_FORMAT = "riskmodels.release/1"
+BUNDLE_FORMAT = "riskmodels.release/2"
 #: The manifest: approval, purposes and the sha256 of every other file in the bundle.
 MANIFEST = "release.json"
 #: Files every bundle has, bound by their sha256 in the manifest.
@@ -51,6 +53,11 @@ REQUIRED_FILES = (
 #: The model card, written in three forms when a card is given.
 CARD_FILES = ("card.json", "card.md", "card.html")
 _KNOWN_FILES = frozenset(REQUIRED_FILES + CARD_FILES)
+#: Largest file a bundle may hold (the model); every other file is far smaller.
+MAX_MODEL_BYTES = 2 * 1024**3
+MAX_FILE_BYTES = 256 * 1024**2
+#: Every ``ReleaseError.reason`` a bundle can be refused with (docs/sites.md).
+REFUSAL_REASONS = ("tampered", "unapproved", "expired", "untrusted_type", "unreadable", "exists")
 #: Fitted RiskModel attributes that are plain data, stored in model.json.
 _MODEL_STATE = (
     "version_",
@@ -68,13 +75,9 @@ _MODEL_STATE = (
 )
 
 
-def _utc(now: dt.datetime | None) -> dt.datetime:
-    if now is None:
-        return dt.datetime.now(dt.UTC)
-    if not isinstance(now, dt.datetime):
-        raise TypeError(f"now must be a datetime, got {type(now).__name__}")
-    # a naive datetime is read as UTC: every timestamp in a bundle is UTC
-    return now.replace(tzinfo=dt.UTC) if now.tzinfo is None else now.astimezone(dt.UTC)
+def _now() -> dt.datetime:
+    # the system clock (riskmodels._clock): no caller can claim another time
+    return _clock.now().astimezone(dt.UTC)
 
 
 def _iso(t: dt.datetime) -> str:
@@ -178,8 +181,13 @@ class Release:
         sha256 of ``release.json``: binds every file, the approval and the purposes.
     model, spec, policy, evidence, gates, profile
         The released model and what it was approved on.
-    signed_by : str or None
-        Trust-store name of the key whose signature was verified (None if not checked).
+    approvals : list of Approval
+        The approvals that verified against the trust store when the release was loaded
+        for scoring (empty for a development release, or one loaded only to add an
+        approval).
+    development : bool
+        True for a release under a ``development`` policy: it loads unsigned, only for
+        non-operational purposes, and every list it produces says so.
     notes : list of str
         E.g. a library version differing from the one the release was made with.
     """
@@ -193,7 +201,7 @@ class Release:
     evidence: Any
     gates: GateReport
     profile: Any
-    signed_by: str | None = None
+    approvals: list[Approval] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     # ------------------------------------------------------------------ shortcuts
@@ -215,7 +223,22 @@ class Release:
 
     @property
     def reviewer(self) -> str:
+        """The first approver: the person who approved the release and wrote its waivers."""
         return self.manifest["approval"]["reviewer"]
+
+    @property
+    def development(self) -> bool:
+        return self.manifest["approval"].get("environment") == "development"
+
+    @property
+    def signed_by(self) -> list[str]:
+        """Trust-store names of the keys whose approvals verified (see ``approvals``)."""
+        return [a.trusted_as for a in self.approvals]
+
+    @property
+    def approval_fingerprints(self) -> list[str]:
+        """Fingerprints of the keys whose approvals this release was verified with."""
+        return [a.key for a in self.approvals]
 
     @property
     def author(self) -> str:
@@ -238,42 +261,25 @@ class Release:
         """Card reference: ``{"file": "card.md", "sha256": ..., "complete": ...}`` or None."""
         return self.manifest.get("card")
 
-    @property
-    def audit_log_path(self) -> Path:
-        """Default audit log of scoring runs (``audit_log.jsonl`` in the bundle)."""
-        return self.path / "audit_log.jsonl"
-
     # ------------------------------------------------------------------ checks
-    def verify(
-        self,
-        *,
-        now: dt.datetime | None = None,
-        trust_store: str | os.PathLike[str] | None = None,
-    ) -> None:
-        """Re-check the bundle on disk: ``release.json`` unchanged since loading, every
-        file's sha256, the signature (with a trust store, or ``$RISKMODELS_TRUST_STORE``)
-        and the expiry.
+    def verify(self, *, trust_store: str | os.PathLike[str] | None = None) -> None:
+        """Re-check the bundle on disk exactly as :func:`load_release` does: the same
+        ``release.json``, a strict file set, enough trusted approvals (unless development),
+        every file's sha256, and validity at the current time.
 
         Raises
         ------
         ReleaseError
             ``reason`` ``"tampered"``, ``"unapproved"`` or ``"expired"``.
         """
-        where = str(self.path)
         raw = _read(self.path, MANIFEST)
         if sha256_bytes(raw) != self.release_id:
             raise ReleaseError(
                 f"{self.path / MANIFEST} has changed since this release was loaded",
                 reason="tampered",
-                path=where,
+                path=str(self.path),
             )
-        store = trust_store if trust_store is not None else os.environ.get(TRUST_STORE_ENV)
-        if store:
-            sig_path = self.path / SIGNATURE_FILE
-            sig = sig_path.read_bytes() if sig_path.is_file() else None
-            self.signed_by = verify_signature(raw, sig, store, where)
-        _check_hashes(self.path, self.manifest, lambda name: sha256_file(self.path / name))
-        _check_expiry(self.manifest, _utc(now), where)
+        self.approvals = _verify_bundle(self.path, trust_store, require_approvals=True)[3]
 
     def __repr__(self) -> str:
         return (
@@ -353,8 +359,9 @@ def approve(
     out: str | os.PathLike[str],
     waivers: dict[str, str] | None = None,
     valid_for_days: int | None = None,
-    now: dt.datetime | None = None,
     signing_key: Any = None,
+    passphrase: bytes | str | None = None,
+    role: str | None = None,
 ) -> Release:
     """Check the policy gates and, if they pass or are waived, write a release bundle.
 
@@ -378,7 +385,8 @@ def approve(
         ``None`` writes no card and leaves ``documentation.card`` insufficient_evidence.
     policy : Policy
     reviewer, author : str
-        Named people; the reviewer must not be the author.
+        Named people; the reviewer (the first approver, who writes the waivers) must not
+        be the author.
     out : path
         The bundle directory to create; it must not exist.
     waivers : dict, optional
@@ -386,21 +394,28 @@ def approve(
         need one too). Gates in ``NON_WAIVABLE`` cannot be waived.
     valid_for_days : int, optional
         Validity; capped at the policy's ``validity.max_days`` (the default).
-    now : datetime, optional
-        Approval time (UTC); for reproducible tests.
-    signing_key : Ed25519PrivateKey or path, optional
-        The reviewer's private key; signs ``release.json`` into ``release.sig`` so sites
-        with a trust store can verify the approval.
+    signing_key : Ed25519PrivateKey or path
+        The reviewer's private key (``riskmodels keys new``). Required unless the policy's
+        environment is ``development``: the reviewer signs an approval statement over the
+        release id, stored in ``approvals.json``. Further approvers sign with
+        :func:`add_approval`; a site scores the release only once the policy's
+        ``approvals.required`` distinct keys from its trust store have signed.
+    passphrase : bytes or str, optional
+        The passphrase of an encrypted key file.
+    role : str, optional
+        The role the reviewer approves in (one of the policy's ``approvals.roles``).
 
     Returns
     -------
     Release
-        The bundle, re-loaded from disk and verified.
+        The bundle, re-read from disk with every file's hash checked. It scores only
+        once enough trusted approvals are present (``approvals.required``).
 
     Raises
     ------
     PolicyViolation
-        No reviewer or author, or the reviewer is the author.
+        No reviewer or author, the reviewer is the author, or no signing key for a
+        production release.
     PolicyError
         A waiver without a written reason, for an unknown or passing gate, or for a gate
         that cannot be waived; an invalid ``valid_for_days``.
@@ -422,7 +437,8 @@ def approve(
     >>> train, test = rm.split(frame, spec)
     >>> model = rm.RiskModel(spec, estimator="logistic").fit(train)
     >>> evidence = model.assess(test, n_boot=50, fairness=False, explain=False)
-    >>> policy = Policy.default()
+    >>> policy = Policy.from_dict({**Policy.default().to_dict(), "environment": "development",
+    ...     "permitted_purposes": ["development_testing"]})
     >>> out = tempfile.mkdtemp() + "/release"
     >>> approve(model, evidence, None, policy, reviewer="Ann", author="Ann", out=out)
     Traceback (most recent call last):
@@ -437,8 +453,8 @@ def approve(
     ...            for g in policy.check(evidence, model=model) if g.status != "pass"}
     >>> release = approve(model, evidence, None, policy, reviewer="Bo", author="Ann",
     ...                   waivers=waivers, out=out)
-    >>> release.reviewer, release.manifest["approval"]["valid_for_days"]
-    ('Bo', 180)
+    >>> release.reviewer, release.manifest["approval"]["valid_for_days"], release.development
+    ('Bo', 180, True)
     """
     if not hasattr(model, "estimator_"):
         raise NotFittedError("approve() needs a fitted model; call model.fit(train) first.")
@@ -457,7 +473,19 @@ def approve(
             reason="exists",
             path=str(out),
         )
-    now = _utc(now)
+    if role is not None and role not in policy.approvals.roles:
+        raise PolicyError(
+            f"role {role!r} is not one of the policy's approval roles {policy.approvals.roles}",
+            key="approvals.roles",
+        )
+    development = policy.environment == "development"
+    if signing_key is None and not development:
+        raise PolicyViolation(
+            "A production release must be signed: give the reviewer's private key "
+            "(approve(..., signing_key=...); create one with `riskmodels keys new`). Only a "
+            "policy with environment: development releases unsigned, for development use."
+        )
+    now = _now()
     report = policy.check(evidence, card=card, model=model)
     waived = report.check_waivers(waivers)
     blocking = report.blocking(waived)
@@ -474,7 +502,7 @@ def approve(
             report=report,
         )
     days = _validity_days(valid_for_days, policy)
-    key = load_private_key(signing_key) if signing_key is not None else None
+    key = load_private_key(signing_key, passphrase) if signing_key is not None else None
 
     files: dict[str, bytes] = {
         "model.skops": _skops_dumps(model),
@@ -507,7 +535,9 @@ def approve(
             "valid_for_days": days,
             "waivers": waived,
             "gates": report.summary(),
-            "signed": key is not None,
+            "environment": policy.environment,
+            "approvals_required": policy.approvals.required,
+            "roles": list(policy.approvals.roles),
         },
         "purposes": {
             "permitted": list(policy.permitted_purposes),
@@ -535,10 +565,107 @@ def approve(
     }
     manifest_bytes = json.dumps(manifest, indent=1, allow_nan=False).encode("utf-8")
     if key is not None:
-        files[SIGNATURE_FILE] = sign_manifest(manifest_bytes, key, reviewer)
+        entry = sign_approval(sha256_bytes(manifest_bytes), key, reviewer, role, _iso(now))
+        files[APPROVALS_FILE] = _approvals_bytes([entry])
     files[MANIFEST] = manifest_bytes
     _write_bundle(out, files)
-    return load_release(out, now=now)
+    return _load(out, trust_store=None, require_approvals=False)
+
+
+def _approvals_bytes(entries: list[dict[str, Any]]) -> bytes:
+    return json.dumps(entries, indent=1, ensure_ascii=False).encode("utf-8")
+
+
+def add_approval(
+    release: Release | str | os.PathLike[str],
+    *,
+    signing_key: Any,
+    reviewer: str,
+    role: str | None = None,
+    passphrase: bytes | str | None = None,
+) -> Release:
+    """Add one approver's signature to a release, changing nothing else.
+
+    The approver signs the same approval statement over the same release id; the
+    manifest, the model and every other file stay byte for byte as they were. One key
+    counts once, and the model's author can never approve.
+
+    Parameters
+    ----------
+    release : Release or path
+        The bundle; it is re-read and every file's hash checked first.
+    signing_key : Ed25519PrivateKey or path
+        The approver's private key.
+    reviewer : str
+        The approver's name.
+    role : str, optional
+        The role approved in (one of the policy's ``approvals.roles``).
+    passphrase : bytes or str, optional
+
+    Returns
+    -------
+    Release
+
+    Raises
+    ------
+    PolicyViolation
+        The approver is the author, or this key has already approved the release.
+    ReleaseError
+        The bundle is not intact, is expired, or the key cannot be read.
+    """
+    path = release.path if isinstance(release, Release) else Path(release)
+    current = _load(path, trust_store=None, require_approvals=False)
+    reviewer = _check_people(reviewer, current.author)[0]
+    roles = current.manifest["approval"].get("roles") or []
+    if role is not None and role not in roles:
+        raise PolicyError(
+            f"role {role!r} is not one of the release's approval roles {roles}",
+            key="approvals.roles",
+        )
+    key = load_private_key(signing_key, passphrase)
+    from riskmodels.release._signing import key_fingerprint
+
+    entries = _read_approvals(path)
+    fingerprint = key_fingerprint(key.public_key())
+    if any(isinstance(e, dict) and e.get("key") == fingerprint for e in entries):
+        raise PolicyViolation(
+            f"Key {fingerprint} has already approved {path}; each approver signs with their "
+            "own key, and one key counts once."
+        )
+    entry = sign_approval(current.release_id, key, reviewer, role, _iso(_now()))
+    atomic_write_bytes(path / APPROVALS_FILE, _approvals_bytes([*entries, entry]))
+    return _load(path, trust_store=None, require_approvals=False)
+
+
+def _read_approvals(path: Path) -> list[Any]:
+    if not (path / APPROVALS_FILE).exists():
+        return []
+    raw = _read_capped(path, APPROVALS_FILE, MAX_FILE_BYTES)
+    try:
+        entries = json.loads(raw)
+    except ValueError as err:
+        raise ReleaseError(
+            f"{path / APPROVALS_FILE} is not valid JSON ({err})", reason="tampered", path=str(path)
+        ) from None
+    if not isinstance(entries, list):
+        raise ReleaseError(
+            f"{path / APPROVALS_FILE} is not a list of approvals", reason="tampered", path=str(path)
+        )
+    # approvals.json cannot be signed as a whole (each approval signs the release), so it
+    # must be exactly as riskmodels writes it: no field, byte or comment can be slipped in
+    if raw != _approvals_bytes(entries) or any(
+        not isinstance(e, dict) or set(e) != _APPROVAL_KEYS for e in entries
+    ):
+        raise ReleaseError(
+            f"{path / APPROVALS_FILE} is not as riskmodels writes it (an unknown field or an "
+            "edit outside the approvals); restore it from the approved bundle",
+            reason="tampered",
+            path=str(path),
+        )
+    return entries
+
+
+_APPROVAL_KEYS = frozenset({"signer", "role", "signed_at", "key", "signature"})
 
 
 def _write_bundle(out: Path, files: dict[str, bytes]) -> None:
@@ -578,52 +705,174 @@ def _fsync_dir(path: Path) -> None:
 
 
 # ---------------------------------------------------------------------- load and verify
-def _read(path: Path, name: str) -> bytes:
+def _refuse(path: Path, message: str, reason: str = "tampered") -> ReleaseError:
+    return ReleaseError(message, reason=reason, path=str(path))
+
+
+def _read_capped(path: Path, name: str, cap: int) -> bytes:
+    """Read one bundle file, refusing a symlink, a non-regular file or one over ``cap``."""
+    target = path / name
     try:
-        return (path / name).read_bytes()
+        st = os.lstat(target)
     except FileNotFoundError:
-        raise ReleaseError(
-            f"Release {path} is missing {name}: the bundle was changed after approval",
-            reason="tampered",
-            path=str(path),
+        raise _refuse(
+            path, f"Release {path} is missing {name}: the bundle was changed after approval"
         ) from None
     except OSError as err:
-        raise ReleaseError(
-            f"Cannot read {path / name}: {err.strerror}", reason="unreadable", path=str(path)
-        ) from None
+        raise _refuse(path, f"Cannot read {target}: {err.strerror}", "unreadable") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise _refuse(path, f"{target} is not a regular file (a symlink or device is refused)")
+    if st.st_size > cap:
+        raise _refuse(path, f"{target} is {st.st_size:,} bytes, over the cap of {cap:,}")
+    try:
+        with open(target, "rb") as fh:
+            data = fh.read(cap + 1)
+    except OSError as err:
+        raise _refuse(path, f"Cannot read {target}: {err.strerror}", "unreadable") from None
+    if len(data) > cap:
+        raise _refuse(path, f"{target} grew over the cap of {cap:,} bytes while being read")
+    return data
 
 
-def _check_hashes(path: Path, manifest: dict[str, Any], digest: Any) -> None:
+def _read(path: Path, name: str) -> bytes:
+    return _read_capped(path, name, MAX_FILE_BYTES)
+
+
+def _listing(path: Path) -> dict[str, os.DirEntry[str]]:
+    """The bundle folder's entries; only regular files (never symlinks) are allowed."""
+    if path.is_symlink() or not path.is_dir():
+        raise _refuse(path, f"{path} is not a release bundle folder", "unreadable")
+    out = {}
+    with os.scandir(path) as it:
+        for entry in it:
+            if entry.is_symlink() or not entry.is_file(follow_symlinks=False):
+                raise _refuse(
+                    path,
+                    f"Release {path} holds {entry.name!r}, which is not a regular file (a "
+                    "symlink, folder or device): a bundle holds only the files it lists",
+                )
+            out[entry.name] = entry
+    return out
+
+
+def _check_file_set(path: Path, manifest: dict[str, Any], present: set[str]) -> dict[str, str]:
+    """The manifest's file list, checked: known plain names, and nothing else on disk."""
     files = manifest.get("files")
-    if not isinstance(files, dict):
-        raise ReleaseError(f"{path / MANIFEST} lists no files", reason="tampered", path=str(path))
+    if not isinstance(files, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in files.items()
+    ):
+        raise _refuse(path, f"{path / MANIFEST} lists no files")
     names = set(files)
     unknown = sorted(names - _KNOWN_FILES)
     missing = sorted(set(REQUIRED_FILES) - names)
     cards = names & set(CARD_FILES)
     if unknown or missing or cards not in (set(), set(CARD_FILES)):
-        raise ReleaseError(
+        raise _refuse(
+            path,
             f"{path / MANIFEST} does not list the bundle's files correctly (unknown: {unknown}, "
             f"missing: {missing})",
-            reason="tampered",
-            path=str(path),
         )
-    changed = []
-    for name in sorted(names):
-        try:
-            actual = digest(name)
-        except FileNotFoundError:
-            actual = "missing"
-        if actual != files[name]:
-            changed.append(name)
+    extra = sorted(present - names - {MANIFEST, APPROVALS_FILE})
+    if extra:
+        raise _refuse(
+            path,
+            f"Release {path} holds files that release.json does not list: {extra}. A bundle "
+            "holds exactly its listed files; restore the approved bundle.",
+        )
+    absent = sorted(names - present)
+    if absent:
+        raise _refuse(
+            path, f"Release {path} is missing {absent}: the bundle was changed after approval"
+        )
+    return files
+
+
+def _check_hashes(path: Path, files: dict[str, str], blobs: dict[str, bytes]) -> None:
+    changed = [name for name in sorted(files) if sha256_bytes(blobs[name]) != files[name]]
     if changed:
-        raise ReleaseError(
+        raise _refuse(
+            path,
             f"Release {path} has been changed since it was approved: {changed} "
             "do not match the sha256 recorded in release.json. It will not score; restore "
             "the approved bundle or approve a new release.",
-            reason="tampered",
-            path=str(path),
         )
+
+
+def _check_approvals(
+    path: Path, manifest: dict[str, Any], release_id: str, trust_store: Any
+) -> list[Approval]:
+    """Enough distinct trusted approvals of this exact release, or ReleaseError."""
+    a = manifest["approval"]
+    required, roles = a.get("approvals_required"), a.get("roles") or []
+    if not isinstance(required, int) or isinstance(required, bool) or required < 1:
+        raise _refuse(path, f"{path / MANIFEST} states no valid number of required approvals")
+    if not (path / APPROVALS_FILE).exists():
+        raise _refuse(
+            path,
+            f"Release {path} is not signed: a production release scores only with "
+            f"{required} approval(s) signed by keys in the site's trust store.",
+            "unapproved",
+        )
+    store = resolve_trust_store(trust_store)
+    valid, problems = verify_approvals(
+        release_id, _read_approvals(path), store, str(path), author=str(a.get("author", ""))
+    )
+    missing_roles = sorted(set(roles) - {v.role for v in valid})
+    if len(valid) < required or missing_roles:
+        detail = "; ".join(problems) if problems else "no other approvals"
+        roles_note = f"; roles without an approval: {missing_roles}" if missing_roles else ""
+        raise _refuse(
+            path,
+            f"Release {path} has {len(valid)} valid approval(s) from the trust store {store}, "
+            f"{required} required{roles_note} ({detail}). Each approver signs with "
+            "riskmodels.add_approval (or `riskmodels approve --add`).",
+            "unapproved",
+        )
+    return valid
+
+
+def _verify_bundle(
+    path: Path, trust_store: Any, *, require_approvals: bool
+) -> tuple[dict[str, Any], bytes, dict[str, bytes], list[Approval]]:
+    """Every check before deserialising, in order; returns the manifest, its bytes, the
+    listed files' bytes (hash-checked) and the approvals that verified."""
+    present = set(_listing(path))
+    if MANIFEST not in present:
+        raise _refuse(path, f"{path} is not a release bundle (no {MANIFEST})", "unreadable")
+    raw = _read(path, MANIFEST)
+    try:
+        manifest = json.loads(raw)
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("approval"), dict):
+            raise ValueError("not a release manifest")
+    except ValueError as err:
+        raise _refuse(path, f"{path / MANIFEST} is not valid ({err})") from None
+    if manifest.get("format") != BUNDLE_FORMAT:
+        raise _refuse(
+            path,
+            f"{path} has format {manifest.get('format')!r}, expected {BUNDLE_FORMAT!r}",
+            "unreadable",
+        )
+    files = _check_file_set(path, manifest, present)
+    release_id = sha256_bytes(raw)
+    environment = manifest["approval"].get("environment")
+    if environment not in ("production", "development"):
+        raise _refuse(path, f"{path / MANIFEST} names no valid environment ({environment!r})")
+    approvals: list[Approval] = []
+    if require_approvals and environment == "production":
+        # before any other file is read: no trusted approval, nothing is touched
+        approvals = _check_approvals(path, manifest, release_id, trust_store)
+    blobs = {
+        name: _read_capped(path, name, MAX_MODEL_BYTES if name == "model.skops" else MAX_FILE_BYTES)
+        for name in files
+    }
+    _check_hashes(path, files, blobs)
+    try:
+        gates = GateReport.from_json(blobs["gates.json"].decode("utf-8"))
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as err:
+        raise _refuse(path, f"gates.json of {path} cannot be read ({err})", "unreadable") from None
+    _check_approval(path, manifest, gates)
+    _check_expiry(manifest, _now(), str(path))
+    return manifest, raw, blobs, approvals
 
 
 def _check_approval(path: Path, manifest: dict[str, Any], gates: GateReport) -> None:
@@ -668,12 +917,19 @@ def _check_approval(path: Path, manifest: dict[str, Any], gates: GateReport) -> 
 
 
 def _check_expiry(manifest: dict[str, Any], now: dt.datetime, where: str) -> None:
-    until = dt.datetime.fromisoformat(manifest["approval"]["valid_until"])
-    since = dt.datetime.fromisoformat(manifest["approval"]["valid_from"])
+    try:
+        until = dt.datetime.fromisoformat(manifest["approval"]["valid_until"])
+        since = dt.datetime.fromisoformat(manifest["approval"]["valid_from"])
+        if since.tzinfo is None or until.tzinfo is None:
+            raise ValueError("validity timestamps carry no time zone")
+    except (KeyError, TypeError, ValueError) as err:
+        raise ReleaseError(
+            f"Release {where} has no valid validity dates ({err})", reason="tampered", path=where
+        ) from None
     if now < since:
         # a clock set before the approval must not make an old release look fresh
         raise ReleaseError(
-            f"Release {where} is valid from {_iso(since)}, after the time given ({_iso(now)}); "
+            f"Release {where} is valid from {_iso(since)}, after the system time ({_iso(now)}); "
             "check the clock.",
             reason="expired",
             path=where,
@@ -690,27 +946,27 @@ def _check_expiry(manifest: dict[str, Any], now: dt.datetime, where: str) -> Non
 def load_release(
     path: str | os.PathLike[str],
     *,
-    now: dt.datetime | None = None,
     trust_store: str | os.PathLike[str] | None = None,
 ) -> Release:
     """Verify a release bundle and load it.
 
-    In order, before anything is deserialised: the manifest is read; if a trust store is
-    given (or named by the ``RISKMODELS_TRUST_STORE`` environment variable) its Ed25519
-    signature must verify against a key in it; the sha256 of every file must match the
-    manifest; the approval record must be complete (named reviewer other than the author,
-    every non-passing gate waived with a reason); the release must not have expired.
-    Only then are the files parsed and the model loaded with ``skops.io.load`` and the
-    project's fixed ``TRUSTED_TYPES`` (never pickle, never a trust list from the bundle).
+    In order, before anything is deserialised: the folder holds only regular files and
+    exactly those ``release.json`` lists (plus ``approvals.json``), none over the size
+    cap; unless the release is under a ``development`` policy, ``approvals.json`` holds
+    at least the policy's ``approvals.required`` signatures of this exact release by
+    distinct keys in the trust store, none by the author, covering the policy's roles;
+    the sha256 of every file matches the manifest; the approval record is complete; the
+    release is valid now (system clock). Only then are the files parsed and the model
+    loaded with ``skops.io.load`` and the project's fixed ``TRUSTED_TYPES`` (never
+    pickle, never a trust list from the bundle). Every failure is a ``ReleaseError``.
 
     Parameters
     ----------
     path : path
         The bundle directory.
-    now : datetime, optional
-        The time to check expiry against (default: now, UTC).
     trust_store : path, optional
-        Directory of trusted reviewers' public keys (PEM).
+        Folder of the public keys (PEM) of the people allowed to approve; default
+        ``$RISKMODELS_TRUST_STORE``, else ``~/.config/riskmodels/trust_store``.
 
     Returns
     -------
@@ -719,57 +975,21 @@ def load_release(
     Raises
     ------
     ReleaseError
-        ``reason`` is ``"tampered"`` (a file changed, missing or unlisted, or a bad
-        signature), ``"unapproved"`` (approval record incomplete, unsigned or signed by an
-        untrusted key when a trust store is required), ``"expired"``,
-        ``"untrusted_type"`` or ``"unreadable"``.
+        ``reason`` is one of :data:`REFUSAL_REASONS`: ``"tampered"`` (a file changed,
+        missing, unlisted, a symlink or oversized), ``"unapproved"`` (too few trusted
+        approvals, no trust store, the author approving, an incomplete approval record),
+        ``"expired"``, ``"untrusted_type"`` or ``"unreadable"`` (not a bundle, or a file
+        that cannot be parsed).
     """
+    return _load(Path(path), trust_store=trust_store, require_approvals=True)
+
+
+def _load(path: Path, *, trust_store: Any, require_approvals: bool) -> Release:
     path = Path(path)
-    where = str(path)
-    if not (path / MANIFEST).is_file():
-        raise ReleaseError(
-            f"{path} is not a release bundle (no {MANIFEST})", reason="unreadable", path=where
-        )
-    raw_manifest = _read(path, MANIFEST)
-    try:
-        manifest = json.loads(raw_manifest)
-        if not isinstance(manifest, dict):
-            raise ValueError("not a JSON object")
-    except ValueError as err:
-        raise ReleaseError(
-            f"{path / MANIFEST} is not valid JSON ({err})", reason="tampered", path=where
-        ) from None
-    if manifest.get("format") != BUNDLE_FORMAT:
-        raise ReleaseError(
-            f"{path} has format {manifest.get('format')!r}, expected {BUNDLE_FORMAT!r}",
-            reason="unreadable",
-            path=where,
-        )
-    store = trust_store if trust_store is not None else os.environ.get(TRUST_STORE_ENV)
-    signed_by = None
-    if store:
-        sig = (path / SIGNATURE_FILE).read_bytes() if (path / SIGNATURE_FILE).is_file() else None
-        signed_by = verify_signature(raw_manifest, sig, store, where)
-
-    # Read each file once; hash and parse the same bytes (no check-then-use race).
-    blobs: dict[str, bytes] = {}
-
-    def digest(name: str) -> str:
-        if name not in _KNOWN_FILES:
-            raise ReleaseError(f"unexpected file {name!r}", reason="tampered", path=where)
-        blobs[name] = _read(path, name)
-        return sha256_bytes(blobs[name])
-
-    _check_hashes(path, manifest, digest)
-    try:
-        gates = GateReport.from_json(blobs["gates.json"].decode("utf-8"))
-    except (ValueError, KeyError, TypeError) as err:
-        raise ReleaseError(
-            f"gates.json of {path} cannot be read ({err})", reason="unreadable", path=where
-        ) from None
-    _check_approval(path, manifest, gates)
-    _check_expiry(manifest, _utc(now), where)
-    return _deserialise(path, manifest, blobs, sha256_bytes(raw_manifest), signed_by)
+    manifest, raw, blobs, approvals = _verify_bundle(
+        path, trust_store, require_approvals=require_approvals
+    )
+    return _deserialise(path, manifest, blobs, sha256_bytes(raw), approvals)
 
 
 def _deserialise(
@@ -777,7 +997,7 @@ def _deserialise(
     manifest: dict[str, Any],
     blobs: dict[str, bytes],
     release_id: str,
-    signed_by: str | None,
+    approvals: list[Approval],
 ) -> Release:
     import skops.io as sio
 
@@ -785,7 +1005,12 @@ def _deserialise(
     from riskmodels.modeling import Evidence
 
     where = str(path)
-    new = untrusted_types(blobs["model.skops"])
+    try:
+        new = untrusted_types(blobs["model.skops"])
+    except ReleaseError as err:
+        raise ReleaseError(
+            f"Release {path} cannot be read: model.skops: {err}", reason="unreadable", path=where
+        ) from None
     if new:
         raise ReleaseError(
             f"model.skops of {path} needs types outside riskmodels' trusted list: {new}; "
@@ -802,13 +1027,37 @@ def _deserialise(
         evidence = Evidence.from_json(text["evidence.json"])
         gates = GateReport.from_json(text["gates.json"])
         payload = sio.loads(blobs["model.skops"], trusted=list(TRUSTED_TYPES))
-    except (RiskModelsError, ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
+        if not isinstance(payload, dict) or not isinstance(state, dict):
+            raise TypeError("model.skops or model.json does not hold a model")
+        model = _rebuild_model(payload, state, spec, profile)
+    except Exception as err:
+        # A malformed file can fail in any library's own way (zipfile.BadZipFile, KeyError,
+        # a pydantic error...); whatever it is, the release is unreadable and scores nobody.
         raise ReleaseError(
             f"Release {path} cannot be read ({type(err).__name__}: {err})",
             reason="unreadable",
             path=where,
         ) from None
-    model = _rebuild_model(payload, state, spec, profile)
+    a = manifest["approval"]
+    if (policy.environment, policy.approvals.required) != (
+        a.get("environment"),
+        a.get("approvals_required"),
+    ) or list(policy.approvals.roles) != list(a.get("roles") or []):
+        raise ReleaseError(
+            f"Release {path}: release.json and policy.yaml disagree on the environment or the "
+            "approvals required",
+            reason="tampered",
+            path=where,
+        )
+    purposes = manifest.get("purposes") or {}
+    if purposes.get("permitted") != list(policy.permitted_purposes) or purposes.get(
+        "prohibited"
+    ) != list(policy.prohibited_purposes):
+        raise ReleaseError(
+            f"Release {path}: release.json and policy.yaml name different purposes",
+            reason="tampered",
+            path=where,
+        )
     if not (state.get("version_") == manifest["model"]["version"] == evidence.model_version):
         raise ReleaseError(
             f"Release {path}: model.json, release.json and evidence.json name different model "
@@ -835,7 +1084,7 @@ def _deserialise(
         evidence=evidence,
         gates=gates,
         profile=profile,
-        signed_by=signed_by,
+        approvals=approvals,
         notes=notes,
     )
 

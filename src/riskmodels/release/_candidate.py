@@ -15,9 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from riskmodels._io import sha256_bytes
-from riskmodels.errors import ReleaseError, RiskModelsError
+from riskmodels.errors import ReleaseError
 from riskmodels.release._bundle import (
+    MAX_FILE_BYTES,
+    MAX_MODEL_BYTES,
+    _listing,
     _model_state,
+    _read_capped,
     _rebuild_model,
     _skops_dumps,
     _write_bundle,
@@ -25,7 +29,7 @@ from riskmodels.release._bundle import (
 )
 from riskmodels.release._trusted import TRUSTED_TYPES, untrusted_types
 
-__all__ = ["CANDIDATE_FORMAT", "load_candidate", "save_candidate"]
+__all__ = ["CANDIDATE_FORMAT", "candidate_id", "load_candidate", "save_candidate"]
 
 CANDIDATE_FORMAT = "riskmodels.candidate/1"
 _MANIFEST = "candidate.json"
@@ -64,6 +68,15 @@ def save_candidate(model: Any, evidence: Any, out: str | os.PathLike[str]) -> Pa
     return out
 
 
+def candidate_id(path: str | os.PathLike[str]) -> str:
+    """The candidate's content hash: sha256 of ``candidate.json``, which binds every file.
+
+    ``riskmodels check`` prints and records it; ``riskmodels approve`` refuses a candidate
+    whose content hash differs from the one that was checked.
+    """
+    return sha256_bytes(_read_capped(Path(path), _MANIFEST, MAX_FILE_BYTES))
+
+
 def load_candidate(path: str | os.PathLike[str]) -> tuple[Any, Any]:
     """Verify and load a candidate written by :func:`save_candidate`.
 
@@ -85,8 +98,11 @@ def load_candidate(path: str | os.PathLike[str]) -> tuple[Any, Any]:
     path = Path(path)
     where = str(path)
     try:
-        manifest = json.loads((path / _MANIFEST).read_bytes())
-    except (OSError, ValueError):
+        present = set(_listing(path))
+        manifest = json.loads(_read_capped(path, _MANIFEST, MAX_FILE_BYTES))
+        if not isinstance(manifest, dict):
+            raise ValueError("not a JSON object")
+    except (ReleaseError, ValueError):
         raise ReleaseError(
             f"{path} is not a candidate bundle (no readable {_MANIFEST})",
             reason="unreadable",
@@ -96,13 +112,19 @@ def load_candidate(path: str | os.PathLike[str]) -> tuple[Any, Any]:
         raise ReleaseError(
             f"{path} has format {manifest.get('format')!r}", reason="unreadable", path=where
         )
+    extra = sorted(present - {*_FILES, _MANIFEST})
+    if extra:
+        raise ReleaseError(
+            f"{path} holds files the candidate does not list: {extra}",
+            reason="tampered",
+            path=where,
+        )
     blobs = {}
     for name in _FILES:
-        try:
-            blobs[name] = (path / name).read_bytes()
-        except OSError:
-            raise ReleaseError(f"{path} is missing {name}", reason="tampered", path=where) from None
-        if sha256_bytes(blobs[name]) != manifest.get("files", {}).get(name):
+        cap = MAX_MODEL_BYTES if name == "model.skops" else MAX_FILE_BYTES
+        blobs[name] = _read_capped(path, name, cap)
+        files = manifest.get("files")
+        if not isinstance(files, dict) or sha256_bytes(blobs[name]) != files.get(name):
             raise ReleaseError(
                 f"{path / name} changed after the candidate was written",
                 reason="tampered",
@@ -119,10 +141,11 @@ def load_candidate(path: str | os.PathLike[str]) -> tuple[Any, Any]:
         state = json.loads(blobs["model.json"])
         evidence = Evidence.from_json(blobs["evidence.json"].decode("utf-8"))
         payload = sio.loads(blobs["model.skops"], trusted=list(TRUSTED_TYPES))
-    except (RiskModelsError, ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
+        model = _rebuild_model(payload, state, spec, profile)
+    except Exception as err:  # any library's own failure on a malformed file
         raise ReleaseError(
             f"Candidate {path} cannot be read ({type(err).__name__}: {err})",
             reason="unreadable",
             path=where,
         ) from None
-    return _rebuild_model(payload, state, spec, profile), evidence
+    return model, evidence

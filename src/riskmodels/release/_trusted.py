@@ -29,8 +29,18 @@ TRUSTED_TYPES: tuple[str, ...] = (
 def untrusted_types(data: bytes) -> list[str]:
     """Types in a skops payload that are neither skops defaults nor in ``TRUSTED_TYPES``.
 
-    Inspects the payload's schema only; nothing is constructed.
+    Inspects the payload's schema only; nothing is constructed. A payload skops cannot
+    read at all raises :class:`~riskmodels.errors.ReleaseError` (``"unreadable"``).
     """
     import skops.io as sio
 
-    return sorted(set(sio.get_untrusted_types(data=data)) - set(TRUSTED_TYPES))
+    from riskmodels.errors import ReleaseError
+
+    try:
+        found = sio.get_untrusted_types(data=data)
+    except Exception as err:  # not a zip, no schema, a malformed schema: skops' own errors
+        raise ReleaseError(
+            f"The model file cannot be read as skops ({type(err).__name__}: {err})",
+            reason="unreadable",
+        ) from None
+    return sorted(set(found) - set(TRUSTED_TYPES))

@@ -1,6 +1,13 @@
 """The scoring audit log: append-only JSON lines, each entry chained to the previous one.
 
-Every scoring run appends one entry. Each entry carries ``seq`` (0, 1, 2, ...), ``prev``
+The log is the scoring *site's*, not the release's: it lives outside every bundle, so
+scoring needs no write access to a release, and one log records every release used at
+the site. Where it is: the ``audit_log=`` argument, else the file named by
+``RISKMODELS_AUDIT_LOG``, else :func:`default_audit_log`
+(``~/.local/share/riskmodels/audit_log.jsonl``, or under ``$XDG_DATA_HOME``).
+
+Every scoring run appends one entry, and so does every refused attempt (who, when,
+purpose, why, nothing scored). Each entry carries ``seq`` (0, 1, 2, ...), ``prev``
 (the sha256 of the previous entry's line, or 64 zeros for the first) and ``entry_sha256``
 (the sha256 of its own content without that field). A sidecar file
 ``<log>.head.json`` holds the number of entries and the sha256 of the last line.
@@ -32,10 +39,65 @@ from typing import Any
 from riskmodels._io import atomic_write_bytes, atomic_write_text
 from riskmodels.errors import ReleaseError
 
-__all__ = ["GENESIS", "append_entry", "head_path", "verify_audit_log"]
+__all__ = [
+    "AUDIT_LOG_ENV",
+    "GENESIS",
+    "anchor",
+    "append_entry",
+    "default_audit_log",
+    "head_path",
+    "resolve_audit_log",
+    "verify_audit_log",
+]
+
+#: Environment variable naming the site's audit log when none is passed explicitly.
+AUDIT_LOG_ENV = "RISKMODELS_AUDIT_LOG"
 
 #: ``prev`` of the first entry.
 GENESIS = "0" * 64
+
+
+def default_audit_log() -> Path:
+    """The per-user audit log used when neither an argument nor the environment names one:
+    ``$XDG_DATA_HOME/riskmodels/audit_log.jsonl``, by default
+    ``~/.local/share/riskmodels/audit_log.jsonl``."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "riskmodels" / "audit_log.jsonl"
+
+
+def resolve_audit_log(audit_log: str | os.PathLike[str] | None) -> Path:
+    """The audit log to use: the argument, else ``$RISKMODELS_AUDIT_LOG``, else the default."""
+    if audit_log is not None:
+        return Path(audit_log)
+    env = os.environ.get(AUDIT_LOG_ENV)
+    return Path(env) if env else default_audit_log()
+
+
+def anchor(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Verify the log and return its anchor: ``{"log", "entries", "head"}``.
+
+    Store the head hash somewhere the log's writers cannot change (a ticket, an e-mail,
+    a monitoring system). Later, :func:`verify_audit_log` plus a check that the stored
+    head is the hash of entry ``entries - 1``'s line detects even a consistent rewrite
+    of everything up to that point.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> log = pathlib.Path(tempfile.mkdtemp()) / "audit_log.jsonl"
+    >>> _ = append_entry(log, {"purpose": "research_evaluation"})
+    >>> a = anchor(log)
+    >>> a["entries"], len(a["head"])
+    (1, 64)
+    """
+    log = Path(path)
+    entries = verify_audit_log(log)
+    lines, _ = _read(log)
+    return {
+        "log": str(log.resolve()),
+        "entries": len(entries),
+        "head": _line_hash(lines[-1]) if lines else GENESIS,
+    }
 
 
 def head_path(log: str | os.PathLike[str]) -> Path:

@@ -3,7 +3,6 @@ validated data, drift check, per-row abstention, and an audit-log entry."""
 
 from __future__ import annotations
 
-import datetime as dt
 import getpass
 import math
 import os
@@ -16,10 +15,12 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from riskmodels import _clock
 from riskmodels._io import sha256_file
-from riskmodels.errors import PolicyViolation, Problem, SchemaError
+from riskmodels._progress import Step, step
+from riskmodels.errors import PolicyViolation, Problem, RiskModelsError, SchemaError
 from riskmodels.release import Release, load_release
-from riskmodels.scoring._audit_log import append_entry
+from riskmodels.scoring._audit_log import append_entry, resolve_audit_log
 from riskmodels.scoring._risklist import DECISION_COLUMNS, STATUSES, RiskList
 
 __all__ = ["DriftReport", "score"]
@@ -33,12 +34,6 @@ BACKGROUND_ROWS = 10_000
 #: Floor on bin shares, as in TrainingProfile.psi, so the PSI of counts summed over
 #: chunks equals the PSI of the whole batch.
 _EPS = 1e-4
-
-
-def _utc(now: dt.datetime | None) -> dt.datetime:
-    if now is None:
-        return dt.datetime.now(dt.UTC)
-    return now.replace(tzinfo=dt.UTC) if now.tzinfo is None else now.astimezone(dt.UTC)
 
 
 def _user() -> str:
@@ -342,16 +337,24 @@ def _check_args(explain: Any, chunk_size: Any) -> None:
         raise SchemaError(problems, context="Invalid argument to score")
 
 
+#: The watermark on every list a development release produces.
+DEVELOPMENT_MARK = "DEVELOPMENT: NOT FOR OPERATIONAL USE. "
+
+
 def _notice(release: Release, purpose: str) -> str:
-    prohibited = ", ".join(p.replace("_", " ") for p in release.manifest["purposes"]["prohibited"])
-    return (
+    # read from the verified policy: the same object that enforced the purpose
+    policy = release.policy
+    prohibited = ", ".join(p.replace("_", " ") for p in policy.prohibited_purposes)
+    approvers = " and ".join(release.signed_by) or release.reviewer
+    mark = DEVELOPMENT_MARK if release.development else ""
+    return mark + (
         "DECISION SUPPORT ONLY. This list supports, and does not replace, a human decision: "
         "every row must be reviewed by a member of staff with the authority and competence "
         "to act differently from the list, who records the decision and its rationale in the "
         f"columns provided. Produced for: {purpose.replace('_', ' ')}. It must not be used "
         f"for: {prohibited}. Scores are estimated probabilities of "
         f"'{release.spec.target_description}' from model {release.name} version "
-        f"{release.version}, approved by {release.reviewer} on {release.approved_at.date()} "
+        f"{release.version}, approved by {approvers} on {release.approved_at.date()} "
         f"and valid until {release.valid_until.date()}. Rows marked insufficient_basis were "
         "not scored because they lie outside the data the model was built on."
     )
@@ -364,7 +367,6 @@ def score(
     purpose: str,
     explain: Literal["flagged", "all", "none"] = "flagged",
     chunk_size: int = 100_000,
-    now: dt.datetime | None = None,
     audit_log: str | os.PathLike[str] | None = None,
     trust_store: str | os.PathLike[str] | None = None,
 ) -> RiskList:
@@ -379,7 +381,8 @@ def score(
     training range, an unseen category, a missing value training never had) gets no
     score and status ``insufficient_basis`` with the reason; (6) the rest are scored,
     banded, ranked and (per ``explain``) given reasons; (7) one entry is appended to the
-    audit log. Nothing is written if any step refuses.
+    site's audit log. A refusal scores nobody and is logged too (who, when, purpose, why).
+    Time is the system clock's: no caller can claim another.
 
     Parameters
     ----------
@@ -395,13 +398,13 @@ def score(
         rows, or none.
     chunk_size : int, default 100_000
         Rows scored (and read from Parquet) at a time.
-    now : datetime, optional
-        The time of the run (expiry check, timestamps); default now, UTC.
     audit_log : path, optional
-        Default ``audit_log.jsonl`` in the bundle directory.
+        The site's audit log, outside any bundle: default ``$RISKMODELS_AUDIT_LOG``, else
+        ``~/.local/share/riskmodels/audit_log.jsonl`` (see ``docs/sites.md``).
     trust_store : path, optional
-        Directory of trusted reviewers' public keys; the release's signature must verify
-        against one (default: ``$RISKMODELS_TRUST_STORE`` if set, else not checked).
+        Folder of the public keys of the people allowed to approve; default
+        ``$RISKMODELS_TRUST_STORE``, else ``~/.config/riskmodels/trust_store``. A
+        production release needs its policy's number of approvals from these keys.
 
     Returns
     -------
@@ -422,10 +425,10 @@ def score(
 
     Examples
     --------
-    >>> import tempfile
+    >>> import pathlib, tempfile
     >>> import riskmodels as rm
     >>> from riskmodels.policy import Policy
-    >>> from riskmodels.release import approve
+    >>> from riskmodels.release import add_approval, approve, generate_signing_key
     >>> frame, spec = rm.datasets.make_prison_incidents(n_people=600, months=3, seed=1)
     >>> train, test = rm.split(frame, spec)
     >>> model = rm.RiskModel(spec, estimator="logistic").fit(train)
@@ -433,30 +436,94 @@ def score(
     >>> policy = Policy.default()
     >>> waivers = {g.name: "documentation example, not a real approval"
     ...            for g in policy.check(evidence, model=model) if g.status != "pass"}
+    >>> d = pathlib.Path(tempfile.mkdtemp())   # two approvers, and a site trusting them
+    >>> for who in ("R. Reviewer", "S. Second"):
+    ...     _ = generate_signing_key(d / f"{who}.key", d / "trust" / f"{who}.pem")
     >>> release = approve(model, evidence, None, policy, reviewer="R. Reviewer",
     ...                   author="A. Author", waivers=waivers,
-    ...                   out=tempfile.mkdtemp() + "/release")
+    ...                   signing_key=d / "R. Reviewer.key", out=d / "release")
+    >>> release = add_approval(release, signing_key=d / "S. Second.key", reviewer="S. Second")
     >>> people = test.drop(columns=[spec.target, *spec.protected_names])
+    >>> site = dict(trust_store=d / "trust", audit_log=d / "audit_log.jsonl")
     >>> risk_list = score(release, people, purpose="prioritise_welfare_review",
-    ...                   explain="none")
+    ...                   explain="none", **site)
     >>> risk_list.frame.columns[:6].tolist()
     ['id', 'as_of', 'score', 'band', 'rank', 'status']
-    >>> score(release, people, purpose="sentencing")
+    >>> score(release, people, purpose="sentencing", **site)
     Traceback (most recent call last):
     ...
     riskmodels.errors.PolicyViolation: Purpose 'sentencing' is prohibited by policy ...
     """
+    log_path = resolve_audit_log(audit_log)
+    try:
+        # A spinner naming the stage, when stderr is a terminal (see riskmodels._progress).
+        with step(f"Scoring for {purpose}") as progress:
+            return _score(
+                release,
+                frame,
+                purpose=purpose,
+                explain=explain,
+                chunk_size=chunk_size,
+                log_path=log_path,
+                trust_store=trust_store,
+                progress=progress,
+            )
+    except RiskModelsError as err:
+        _log_refusal(log_path, release, purpose, err)
+        raise
+
+
+def _log_refusal(log_path: Path, release: Any, purpose: Any, err: RiskModelsError) -> None:
+    """One audit-log entry for a refused attempt: who, when, for what, why; nothing scored."""
+    path = Path(release.path if isinstance(release, Release) else release)
+    try:
+        release_id = sha256_file(path / "release.json")
+    except (OSError, TypeError):
+        release_id = None
+    record = {
+        "event": "refused",
+        "at": _clock.now().isoformat(timespec="seconds"),
+        "user": _user(),
+        "host": platform.node(),
+        "purpose": purpose if isinstance(purpose, str) else repr(purpose),
+        "release_path": str(path),
+        "release_id": release_id,
+        "error": type(err).__name__,
+        "reason": getattr(err, "reason", None),
+        "message": str(err)[:2000],
+        "scored": 0,
+    }
+    try:
+        append_entry(log_path, record)
+    except (RiskModelsError, OSError) as log_err:
+        # the refusal stands either way; say that it could not be recorded
+        err.add_note(f"The refusal could not be written to the audit log {log_path}: {log_err}")
+
+
+def _score(
+    release: Release | str | os.PathLike[str],
+    frame: pd.DataFrame | str | os.PathLike[str],
+    *,
+    purpose: str,
+    explain: Literal["flagged", "all", "none"],
+    chunk_size: int,
+    log_path: Path,
+    trust_store: str | os.PathLike[str] | None,
+    progress: Step,
+) -> RiskList:
+    """The work of :func:`score`; ``progress`` names each stage while it runs."""
     _check_args(explain, chunk_size)
-    now = _utc(now)
+    progress.stage("verifying the release")
     # A Release object is only a handle: its in-memory policy and model could have been
     # replaced after loading, so scoring always re-verifies and reloads from disk.
     path = release.path if isinstance(release, Release) else release
-    release = load_release(path, now=now, trust_store=trust_store)
+    release = load_release(path, trust_store=trust_store)
     policy = release.policy
     policy.check_purpose(purpose)
     spec, model, profile = release.spec, release.model, release.profile
     features = list(model.features_)
     columns = list(dict.fromkeys(spec.columns(target=False, protected=False) + features))
+    progress.stage("checking the data")
     source = _source(frame, columns, chunk_size)
     source.validate(spec)
 
@@ -467,6 +534,7 @@ def score(
         for name, p in profile.features.items()
     }
     # first pass: drift counts and each row's basis (one byte per row is kept)
+    progress.stage(f"drift and basis checks on {source.n_rows:,} rows")
     outside = []
     for chunk in source.chunks():
         delta, bad = _scan(chunk, profile)
@@ -490,7 +558,11 @@ def score(
     ids, times, scores, basis, reasons = [], [], [], [], []
     threshold = release.threshold
     background = None
+    done = 0
+    doing = "scoring" if explain == "none" else "scoring and explaining"
     for chunk, bad in zip(source.chunks(), outside, strict=True):
+        progress.stage(f"{doing}, {done:,}/{source.n_rows:,} rows done")
+        done += len(chunk)
         ok = ~bad
         p = np.full(len(chunk), np.nan)
         text = np.full(len(chunk), None, dtype=object)
@@ -516,6 +588,7 @@ def score(
         basis.append(ok)
         reasons.append(text)
 
+    progress.stage("audit-log entry")
     out = _assemble(release, spec, ids, times, scores, basis, reasons)
     from riskmodels.modeling import frame_sha256
 
@@ -527,7 +600,7 @@ def score(
         "flagged": int((out["status"] == "flagged").sum()),
     }
     user = _user()
-    log_path = Path(audit_log) if audit_log is not None else release.audit_log_path
+    now = _clock.now()
     entry = append_entry(
         log_path,
         {
@@ -547,7 +620,9 @@ def score(
             "input_sha256": source.sha256,
             "output_sha256": output_sha,
             "drift": drift.drifted + drift.review,
-            "signed_by": release.signed_by,
+            "environment": release.manifest["approval"]["environment"],
+            "approved_by": release.signed_by,
+            "approval_keys": release.approval_fingerprints,
         },
     )
     card = release.card
@@ -569,10 +644,11 @@ def score(
         "prohibited_purposes": list(policy.prohibited_purposes),
         "generated_at": now.isoformat(timespec="seconds"),
         "generated_by": user,
-        "approved_by": release.reviewer,
+        "approved_by": ", ".join(release.signed_by) or release.reviewer,
+        "environment": release.manifest["approval"]["environment"],
         "approved_at": release.approved_at.isoformat(timespec="seconds"),
         "valid_until": release.valid_until.isoformat(timespec="seconds"),
-        "signed_by": release.signed_by,
+        "approval_keys": release.approval_fingerprints,
         "threshold": threshold,
         "bands": {"cuts": list(policy.bands.cuts), "labels": list(policy.bands.labels)},
         "explained": explain,
@@ -632,8 +708,14 @@ def _assemble(
     data["band"] = band
     data["rank"] = rank.array
     data["status"] = status
-    data["reasons"] = pd.array(np.concatenate(reasons) if reasons else [], dtype="str")
+    # Text that may be missing is Arrow-backed StringDtype in every pandas we support:
+    # numpy "str" under pandas 2.x turns a missing value into the text 'None', which then
+    # reaches every export as if someone had written it.
+    text = pd.StringDtype("pyarrow")
+    data["reasons"] = pd.array(
+        np.concatenate(reasons) if reasons else np.empty(0, object), dtype=text
+    )
     for col in DECISION_COLUMNS:
         # all missing, for the reviewer: no per-row objects are created
-        data[col] = pd.array(pa.nulls(n, pa.large_string()), dtype="str")
+        data[col] = pd.array(pa.nulls(n, pa.large_string()), dtype=text)
     return pd.DataFrame(data)
