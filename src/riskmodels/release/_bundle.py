@@ -24,6 +24,7 @@ from riskmodels.errors import (
     PolicyViolation,
     ReleaseError,
 )
+from riskmodels.modeling._persist import model_payload, model_state, rebuild_model
 from riskmodels.policy import GateReport, Policy
 from riskmodels.release._signing import (
     APPROVALS_FILE,
@@ -58,21 +59,6 @@ MAX_MODEL_BYTES = 2 * 1024**3
 MAX_FILE_BYTES = 256 * 1024**2
 #: Every ``ReleaseError.reason`` a bundle can be refused with (docs/sites.md).
 REFUSAL_REASONS = ("tampered", "unapproved", "expired", "untrusted_type", "unreadable", "exists")
-#: Fitted RiskModel attributes that are plain data, stored in model.json.
-_MODEL_STATE = (
-    "version_",
-    "features_",
-    "baseline_features_",
-    "threshold_",
-    "training_sha256_",
-    "n_train_",
-    "n_train_events_",
-    "training_window_",
-    "fitted_at_",
-    "fit_times_",
-    "calibration_scheme_",
-    "flag_share_",
-)
 
 
 def _now() -> dt.datetime:
@@ -94,61 +80,10 @@ def _versions() -> dict[str, str]:
     return out
 
 
-# ---------------------------------------------------------------------- model state
-def _model_payload(model: Any) -> dict[str, Any]:
-    # A plain dict of the fitted scikit-learn objects: skops serialises them without
-    # pickle, and every other piece of state goes to JSON/YAML next to it.
-    return {
-        "estimator": model.estimator_,
-        "base_estimator": model.base_estimator_,
-        "baseline": model.baseline_,
-        "estimator_param": model.estimator,
-    }
-
-
-def _model_state(model: Any) -> dict[str, Any]:
-    state = {
-        "name": model.name,
-        "display_name": model.display_name,
-        "estimator_name": model.estimator_name,
-        "calibration": model.calibration,
-        "random_state": model.random_state,
-        "quality": model.quality_.to_dict() if getattr(model, "quality_", None) else None,
-    }
-    for attr in _MODEL_STATE:
-        value = getattr(model, attr, None)
-        state[attr] = list(value) if isinstance(value, tuple) else value
-    return state
-
-
-def _rebuild_model(payload: dict[str, Any], state: dict[str, Any], spec: Any, profile: Any) -> Any:
-    """A fitted RiskModel from its bundle parts, without calling ``fit`` or ``__init__``."""
-    from riskmodels.data._quality import DataQualityReport
-    from riskmodels.modeling import RiskModel
-
-    model = RiskModel.__new__(RiskModel)
-    model.spec = spec
-    model.estimator = payload["estimator_param"]
-    model.calibration = state["calibration"]
-    model.random_state = state["random_state"]
-    model.name = state["name"]
-    model.estimator_ = payload["estimator"]
-    model.base_estimator_ = payload["base_estimator"]
-    model.baseline_ = payload["baseline"]
-    model.profile_ = profile
-    model.quality_ = DataQualityReport.from_dict(state["quality"]) if state.get("quality") else None
-    for attr in _MODEL_STATE:
-        value = state.get(attr)
-        if attr == "training_window_" and value is not None:
-            value = tuple(value)
-        setattr(model, attr, value)
-    return model
-
-
 def _skops_dumps(model: Any) -> bytes:
     import skops.io as sio
 
-    data = sio.dumps(_model_payload(model))
+    data = sio.dumps(model_payload(model))
     new = untrusted_types(data)
     if new:
         raise ReleaseError(
@@ -486,6 +421,38 @@ def approve(
             "policy with environment: development releases unsigned, for development use."
         )
     now = _now()
+    report, waived = _checked_gates(model, evidence, card, policy, waivers)
+    days = _validity_days(valid_for_days, policy)
+    key = load_private_key(signing_key, passphrase) if signing_key is not None else None
+    files = _bundle_files(model, evidence, card, policy, report)
+    approval = {
+        "decision_support_only": True,
+        "reviewer": reviewer,
+        "author": author,
+        "approved_at": _iso(now),
+        "valid_from": _iso(now),
+        "valid_until": _iso(now + dt.timedelta(days=days)),
+        "valid_for_days": days,
+        "waivers": waived,
+        "gates": report.summary(),
+        "environment": policy.environment,
+        "approvals_required": policy.approvals.required,
+        "roles": list(policy.approvals.roles),
+    }
+    manifest = _build_manifest(model, evidence, card, policy, approval, files)
+    manifest_bytes = json.dumps(manifest, indent=1, allow_nan=False).encode("utf-8")
+    if key is not None:
+        entry = sign_approval(sha256_bytes(manifest_bytes), key, reviewer, role, _iso(now))
+        files[APPROVALS_FILE] = _approvals_bytes([entry])
+    files[MANIFEST] = manifest_bytes
+    _write_bundle(out, files)
+    return _load(out, trust_store=None, require_approvals=False)
+
+
+def _checked_gates(
+    model: Any, evidence: Any, card: Any, policy: Policy, waivers: dict[str, str] | None
+) -> tuple[GateReport, dict[str, str]]:
+    """The policy's gate report and the valid waivers; GateFailed if anything blocks."""
     report = policy.check(evidence, card=card, model=model)
     waived = report.check_waivers(waivers)
     blocking = report.blocking(waived)
@@ -501,12 +468,16 @@ def approve(
             "written reason: approve(..., waivers={'gate.name': 'why it is acceptable'}).",
             report=report,
         )
-    days = _validity_days(valid_for_days, policy)
-    key = load_private_key(signing_key, passphrase) if signing_key is not None else None
+    return report, waived
 
-    files: dict[str, bytes] = {
+
+def _bundle_files(
+    model: Any, evidence: Any, card: Any, policy: Policy, report: GateReport
+) -> dict[str, bytes]:
+    """Every file of the bundle but the manifest and the approvals, as bytes."""
+    return {
         "model.skops": _skops_dumps(model),
-        "model.json": json.dumps(_model_state(model), indent=1, allow_nan=False).encode(),
+        "model.json": json.dumps(model_state(model), indent=1, allow_nan=False).encode(),
         "spec.yaml": model.spec.to_yaml().encode("utf-8"),
         "policy.yaml": policy.to_yaml().encode("utf-8"),
         "evidence.json": evidence.to_json().encode("utf-8"),
@@ -514,8 +485,19 @@ def approve(
         "profile.json": json.dumps(model.profile_.to_dict(), indent=1).encode("utf-8"),
         **_card_texts(card),
     }
+
+
+def _build_manifest(
+    model: Any,
+    evidence: Any,
+    card: Any,
+    policy: Policy,
+    approval: dict[str, Any],
+    files: dict[str, bytes],
+) -> dict[str, Any]:
+    """``release.json``: what is released, the approval record, and every file's sha256."""
     hashes = {name: sha256_bytes(data) for name, data in files.items()}
-    manifest = {
+    return {
         "format": BUNDLE_FORMAT,
         "model": {
             "name": model.display_name,
@@ -525,20 +507,7 @@ def approve(
             "threshold": float(evidence.threshold),
             "features": list(model.features_),
         },
-        "approval": {
-            "decision_support_only": True,
-            "reviewer": reviewer,
-            "author": author,
-            "approved_at": _iso(now),
-            "valid_from": _iso(now),
-            "valid_until": _iso(now + dt.timedelta(days=days)),
-            "valid_for_days": days,
-            "waivers": waived,
-            "gates": report.summary(),
-            "environment": policy.environment,
-            "approvals_required": policy.approvals.required,
-            "roles": list(policy.approvals.roles),
-        },
+        "approval": approval,
         "purposes": {
             "permitted": list(policy.permitted_purposes),
             "prohibited": list(policy.prohibited_purposes),
@@ -563,13 +532,6 @@ def approve(
         "environment": _versions(),
         "files": hashes,
     }
-    manifest_bytes = json.dumps(manifest, indent=1, allow_nan=False).encode("utf-8")
-    if key is not None:
-        entry = sign_approval(sha256_bytes(manifest_bytes), key, reviewer, role, _iso(now))
-        files[APPROVALS_FILE] = _approvals_bytes([entry])
-    files[MANIFEST] = manifest_bytes
-    _write_bundle(out, files)
-    return _load(out, trust_store=None, require_approvals=False)
 
 
 def _approvals_bytes(entries: list[dict[str, Any]]) -> bytes:
@@ -1029,7 +991,7 @@ def _deserialise(
         payload = sio.loads(blobs["model.skops"], trusted=list(TRUSTED_TYPES))
         if not isinstance(payload, dict) or not isinstance(state, dict):
             raise TypeError("model.skops or model.json does not hold a model")
-        model = _rebuild_model(payload, state, spec, profile)
+        model = rebuild_model(payload, state, spec, profile)
     except Exception as err:
         # A malformed file can fail in any library's own way (zipfile.BadZipFile, KeyError,
         # a pydantic error...); whatever it is, the release is unreadable and scores nobody.

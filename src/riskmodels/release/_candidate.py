@@ -16,13 +16,12 @@ from typing import Any
 
 from riskmodels._io import sha256_bytes
 from riskmodels.errors import ReleaseError
+from riskmodels.modeling._persist import model_state, rebuild_model
 from riskmodels.release._bundle import (
     MAX_FILE_BYTES,
     MAX_MODEL_BYTES,
     _listing,
-    _model_state,
     _read_capped,
-    _rebuild_model,
     _skops_dumps,
     _write_bundle,
     _yaml,
@@ -51,7 +50,7 @@ def save_candidate(model: Any, evidence: Any, out: str | os.PathLike[str]) -> Pa
         )
     files = {
         "model.skops": _skops_dumps(model),
-        "model.json": json.dumps(_model_state(model), indent=1, allow_nan=False).encode(),
+        "model.json": json.dumps(model_state(model), indent=1, allow_nan=False).encode(),
         "spec.yaml": model.spec.to_yaml().encode("utf-8"),
         "profile.json": json.dumps(model.profile_.to_dict(), indent=1).encode("utf-8"),
         "evidence.json": evidence.to_json().encode("utf-8"),
@@ -141,7 +140,7 @@ def load_candidate(path: str | os.PathLike[str]) -> tuple[Any, Any]:
         state = json.loads(blobs["model.json"])
         evidence = Evidence.from_json(blobs["evidence.json"].decode("utf-8"))
         payload = sio.loads(blobs["model.skops"], trusted=list(TRUSTED_TYPES))
-        model = _rebuild_model(payload, state, spec, profile)
+        model = rebuild_model(payload, state, spec, profile)
     except Exception as err:  # any library's own failure on a malformed file
         raise ReleaseError(
             f"Candidate {path} cannot be read ({type(err).__name__}: {err})",
