@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from riskmodels.policy._calibration import debiased_ece, oe_gate_status, oe_interval
 from riskmodels.policy._gates import NON_WAIVABLE, Gate, GateReport
 
 if TYPE_CHECKING:
@@ -324,18 +325,13 @@ def _ci_rule(
         return _gate(
             name, "fail", value, bound, f"{what} ({ci}): the whole CI is outside {bound}.", lo, hi
         )
-    if not inadequate.empty:
-        extra = f" (outside {bound})" if beyond_point else ""
-        return _gate(
-            name,
-            "insufficient_evidence",
-            value,
-            bound,
-            f"{what}{extra}, but {len(inadequate)} group(s) are too small to assess: "
-            f"{_describe(inadequate, 2)}.",
-            lo,
-            hi,
-        )
+    # Groups too small to assess are not judged here (fairness.group_adequacy lists them
+    # and needs its own waiver); one tiny group must not hide what the others show.
+    also = (
+        f" Not judged, too small: {_describe(inadequate, 2)} (see fairness.group_adequacy)."
+        if not inadequate.empty
+        else ""
+    )
     if beyond_point:
         return _gate(
             name,
@@ -343,11 +339,11 @@ def _ci_rule(
             value,
             bound,
             f"{what} is outside {bound}, but its CI ({ci}) reaches inside: the "
-            "evidence can neither confirm nor rule out a breach.",
+            "evidence can neither confirm nor rule out a breach." + also,
             lo,
             hi,
         )
-    return _gate(name, "pass", value, bound, f"{what} ({ci}) meets {bound}.", lo, hi)
+    return _gate(name, "pass", value, bound, f"{what} ({ci}) meets {bound}.{also}", lo, hi)
 
 
 def _gap_gate(policy: Policy, audit: Any, bg: pd.DataFrame, metric: str) -> Gate:
@@ -416,7 +412,35 @@ def _gap_gate(policy: Policy, audit: Any, bg: pd.DataFrame, metric: str) -> Gate
     )
 
 
+def _group_expected(audit: Any, good: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Expected events (sum of scores) and debiased ECE of each adequate group, from the
+    audit's per-group calibration table (bins: n, mean score, observed rate)."""
+    cal = audit.calibration
+    keys = list(zip(good["attribute"], good["group"], strict=True))
+    if cal is None or len(cal) == 0:
+        return np.full(len(keys), NAN), np.full(len(keys), NAN)
+    cal = cal.sort_values(["attribute", "group", "bin"])
+    expected, ece = [], []
+    grouped = {k: g for k, g in cal.groupby(["attribute", "group"], sort=False, observed=True)}
+    for key in keys:
+        g = grouped.get(key)
+        if g is None:
+            expected.append(NAN)
+            ece.append(NAN)
+            continue
+        n = g["n"].to_numpy(dtype=float)
+        s = g["mean_score"].to_numpy(dtype=float)
+        expected.append(float(np.nansum(n * s)))
+        ece.append(
+            float(debiased_ece(n[None], g["observed_rate"].to_numpy(float)[None], s[None])[0])
+        )
+    return np.asarray(expected), np.asarray(ece)
+
+
 def _group_calibration_gates(policy: Policy, audit: Any, bg: pd.DataFrame) -> list[Gate]:
+    """Observed/expected events per group (exact Poisson interval: fails only when the
+    evidence excludes calibration and the ratio is outside the band) and the debiased
+    ECE, which only describes and can at most warn (policy/_calibration.py)."""
     f = policy.fairness
     names = ("fairness.group_oe_ratio", "fairness.group_ece")
     bounds = (f"within {list(f.group_oe_ratio)}", f"<= {f.max_group_ece}")
@@ -433,60 +457,111 @@ def _group_calibration_gates(policy: Policy, audit: Any, bg: pd.DataFrame) -> li
         ]
     inadequate = bg[~bg["ok"]]
     good = bg[bg["ok"]]
+    if good.empty:
+        return [
+            _gate(
+                n,
+                "insufficient_evidence",
+                NAN,
+                b,
+                "No group is large enough to assess calibration within groups"
+                + (f" ({_describe(inadequate, 2)})." if len(inadequate) else "."),
+            )
+            for n, b in zip(names, bounds, strict=True)
+        ]
+    confidence = float(getattr(audit, "confidence", 0.95))
+    pct = f"{confidence:.0%}"
+    also = (
+        f" Not judged, too small: {_describe(inadequate, 2)} (see fairness.group_adequacy)."
+        if not inadequate.empty
+        else ""
+    )
+    observed = good["n_pos"].to_numpy(dtype=float)
+    expected, ece = _group_expected(audit, good)
+    where = [f"{a}={g}" for a, g in zip(good["attribute"], good["group"], strict=True)]
     out = []
-    for name, bound, metric in zip(names, bounds, ("oe_ratio", "ece"), strict=True):
-        if good.empty:
-            out.append(
-                _gate(
-                    name,
-                    "insufficient_evidence",
-                    NAN,
-                    bound,
-                    "No group is large enough to assess calibration within groups.",
-                )
-            )
-            continue
-        v = good[metric].to_numpy(dtype=float)
-        lo = good[f"{metric}_lo"].to_numpy(dtype=float)
-        hi = good[f"{metric}_hi"].to_numpy(dtype=float)
-        if np.isnan(v).any() or np.isnan(lo).any() or np.isnan(hi).any():
-            out.append(
-                _gate(
-                    name,
-                    "insufficient_evidence",
-                    NAN,
-                    bound,
-                    f"Per-group {metric} is undefined or has no CI for some groups.",
-                )
-            )
-            continue
-        if metric == "oe_ratio":
-            a, b = f.group_oe_ratio
-            beyond_point, beyond_ci = (v < a) | (v > b), (hi < a) | (lo > b)
-            badness = np.abs(np.log(np.maximum(v, 1e-12)))
-            label = "observed/expected events"
-        else:
-            beyond_point, beyond_ci = v > f.max_group_ece, lo > f.max_group_ece
-            badness = v
-            label = "expected calibration error"
-        i = int(np.argmax(np.where(beyond_ci, np.inf, badness)))
-        row = good.iloc[i]
-        what = f"Worst group {label} ({row['attribute']}={row['group']}) {v[i]:.3f}"
+    # ---- observed / expected
+    name, bound = names[0], bounds[0]
+    if not np.isfinite(expected).all():
         out.append(
-            _ci_rule(
+            _gate(
                 name,
-                policy,
-                "calibration_within_groups",
-                v[i],
-                lo[i],
-                hi[i],
-                bool(beyond_point.any()),
-                bool(beyond_ci.any()),
+                "insufficient_evidence",
+                NAN,
                 bound,
-                what,
-                inadequate,
+                "Expected events are unknown for some groups (no calibration table).",
             )
         )
+    else:
+        ratio = observed / expected
+        lo, hi = oe_interval(observed, expected, confidence)
+        status = oe_gate_status(observed, expected, f.group_oe_ratio, confidence)
+        rank = np.where(status == "fail", 2, np.where(status == "warn", 1, 0))
+        i = int(np.lexsort((np.abs(np.log(np.maximum(ratio, 1e-12))), rank))[-1])
+        what = (
+            f"Worst group observed/expected events ({where[i]}) {ratio[i]:.3f}: "
+            f"{int(observed[i])} observed, {expected[i]:.1f} expected (exact Poisson {pct} "
+            f"CI {lo[i]:.3f} to {hi[i]:.3f})"
+        )
+        worst = str(status[i])
+        if worst == "fail" and _secondary(policy, "calibration_within_groups"):
+            worst, why = (
+                "warn",
+                (
+                    f"{what}: calibration is excluded, but the policy prioritises "
+                    f"{policy.fairness.criterion.replace('_', ' ')}; a waiver must acknowledge it."
+                ),
+            )
+        elif worst == "fail":
+            why = (
+                f"{what}: the interval excludes calibration (O/E = 1) and the ratio is "
+                f"outside {bound}."
+            )
+        elif worst == "warn":
+            why = (
+                f"{what} is outside {bound}, but the interval includes 1: the evidence cannot "
+                "tell this from chance."
+            )
+        else:
+            why = f"{what}; every adequate group meets {bound} or is consistent with 1."
+        out.append(_gate(name, worst, ratio[i], bound, why + also, lo[i], hi[i]))
+    # ---- ECE: descriptive, debiased; can at most warn
+    name, bound = names[1], bounds[1]
+    if not np.isfinite(ece).all():
+        out.append(
+            _gate(
+                name,
+                "insufficient_evidence",
+                NAN,
+                bound,
+                "Per-group ECE is undefined for some groups.",
+            )
+        )
+    else:
+        i = int(np.argmax(ece))
+        what = f"Largest debiased ECE ({where[i]}) {ece[i]:.3f}"
+        if ece[i] > f.max_group_ece:
+            out.append(
+                _gate(
+                    name,
+                    "warn",
+                    ece[i],
+                    bound,
+                    f"{what} is above {f.max_group_ece}. ECE describes; it never fails a "
+                    "release by itself (its sampling distribution depends on the group's "
+                    "size and scores): read it with fairness.group_oe_ratio." + also,
+                )
+            )
+        else:
+            out.append(
+                _gate(
+                    name,
+                    "pass",
+                    ece[i],
+                    bound,
+                    f"{what} (small-sample bias removed) is within {bound}.{also}",
+                )
+            )
     return out
 
 
