@@ -69,6 +69,10 @@ class Evidence:
     proxies: ProxyScan | None = None
     importance: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
+    #: AUC of the model minus the baseline's, on the same rows, with DeLong's paired CI
+    #: (``metrics._paired``): two separate CIs overlap even when one model is reliably
+    #: better, so the gain is judged by its own interval.
+    auc_gain: Any = None
 
     # ------------------------------------------------------------------ shortcuts
     @property
@@ -133,6 +137,7 @@ class Evidence:
             "proxies": None if self.proxies is None else json.loads(self.proxies.to_json()),
             "importance": None if self.importance is None else _frame_to_records(self.importance),
             "notes": self.notes,
+            "auc_gain": None if self.auc_gain is None else self.auc_gain.to_dict(),
         }
 
     @classmethod
@@ -152,6 +157,10 @@ class Evidence:
             d["proxies"] = ProxyScan.from_json(json.dumps(d["proxies"]))
         if d.get("importance") is not None:
             d["importance"] = _frame_from_records(d["importance"])
+        if d.get("auc_gain") is not None:
+            from riskmodels.metrics import Estimate
+
+            d["auc_gain"] = Estimate.from_dict(d["auc_gain"])
         return cls(**d)
 
     def to_json(self, path: str | None = None) -> str:
@@ -294,7 +303,12 @@ def build_evidence(
     kw = dict(threshold=thr, n_boot=n_boot, confidence=confidence, random_state=random_state)
     progress.stage(f"performance ({n_boot:,} bootstrap replicates)")
     perf = performance_report(y, scores, **kw)
-    base = performance_report(y, model._baseline_proba(test), **kw)
+    base_scores = model._baseline_proba(test)
+    base = performance_report(y, base_scores, **kw)
+    from riskmodels.metrics import Estimate
+    from riskmodels.metrics._paired import delong_auc_gain
+
+    auc_gain = Estimate(**delong_auc_gain(y, scores, base_scores, confidence=confidence))
 
     split = dict(test.attrs.get(SPLIT_ATTR, {}))
     if split_method is not None:
@@ -377,4 +391,5 @@ def build_evidence(
         proxies=proxies,
         importance=importance,
         notes=notes,
+        auc_gain=auc_gain,
     )

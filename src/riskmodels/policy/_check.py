@@ -203,23 +203,49 @@ def _auc_gain_gate(policy: Policy, evidence: Any, small: bool, size_note: str) -
             bound,
             f"The AUC gain {gain:+.3f} over the baseline is not trustworthy: {size_note}.",
         )
-    if gain > bound_v:
+    est = getattr(evidence, "auc_gain", None)
+    if est is None or est.status != "ok" or math.isnan(est.lo):
+        # evidence from before the paired interval existed: judge the point, say so
+        if gain > bound_v:
+            return _gate(
+                name,
+                "pass",
+                gain,
+                bound,
+                f"AUC {a.value:.3f} exceeds the simple baseline ({feats}: {b.value:.3f}) "
+                f"by {gain:+.3f} (no paired interval in this evidence).",
+            )
+        return _gate(
+            name,
+            "warn",
+            gain,
+            bound,
+            f"AUC {a.value:.3f} is not above the simple baseline ({feats}: "
+            f"{b.value:.3f}); a waiver must justify the extra complexity.",
+        )
+    ci = f"paired 95% CI {est.lo:+.3f} to {est.hi:+.3f}, DeLong"
+    if est.lo > bound_v:
         return _gate(
             name,
             "pass",
-            gain,
+            est.value,
             bound,
-            f"AUC {a.value:.3f} exceeds the simple baseline ({feats}: {b.value:.3f}) "
-            f"by {gain:+.3f}.",
+            f"AUC {a.value:.3f} exceeds the simple baseline ({feats}: {b.value:.3f}) by "
+            f"{est.value:+.3f} ({ci}): the whole interval is above {bound_v}.",
+            est.lo,
+            est.hi,
         )
     # a warn, not a fail: a reviewer may justify a model no better than the baseline
     return _gate(
         name,
         "warn",
-        gain,
+        est.value,
         bound,
-        f"AUC {a.value:.3f} is not above the simple baseline ({feats}: "
-        f"{b.value:.3f}); a waiver must justify the extra complexity.",
+        f"AUC {a.value:.3f} vs the simple baseline ({feats}: {b.value:.3f}): gain "
+        f"{est.value:+.3f} ({ci}); the interval does not exclude a gain of {bound_v} or "
+        "less, so a waiver must justify the extra complexity.",
+        est.lo,
+        est.hi,
     )
 
 
