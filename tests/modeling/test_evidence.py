@@ -89,3 +89,20 @@ def test_too_few_events_gives_nan_with_status(assessed):
     auc = ev.metric("auc")
     assert np.isnan(auc.value) and auc.status == "insufficient_evidence"
     assert ev.performance.status == "insufficient_evidence"
+
+
+def test_assess_with_a_reference_group_equals_the_audit_with_it(assessed):
+    model, test, _ = assessed
+    ev = model.assess(test, n_boot=50, explain=False, reference={"sex": "F"}, random_state=1)
+    direct = rm.fairness.audit(
+        test[model.spec.target].astype(int).to_numpy(),
+        model._predict_proba(test),
+        test[model.spec.protected_names],
+        threshold=model.threshold_,
+        reference={"sex": "F"},
+        n_boot=50,
+        random_state=1,
+    )
+    assert ev.fairness.reference["sex"] == "F"
+    pd.testing.assert_frame_equal(ev.fairness.by_group, direct.by_group)
+    pd.testing.assert_frame_equal(ev.fairness.disparities, direct.disparities)

@@ -285,6 +285,7 @@ def build_evidence(
     explain: bool | int,
     split_method: str | None,
     progress: Step | None = None,
+    reference: Any = "largest",
 ) -> Evidence:
     """Assemble :class:`Evidence` for a fitted model on labelled ``test`` data.
 
@@ -342,6 +343,7 @@ def build_evidence(
             scores,
             test[spec.protected_names],
             threshold=thr,
+            reference=reference,
             n_boot=n_boot,
             confidence=confidence,
             random_state=random_state,

@@ -334,6 +334,7 @@ class RiskModel:
         fairness: bool = True,
         explain: bool | int = 2000,
         split_method: str | None = None,
+        reference: str | dict[str, Any] = "largest",
     ) -> Any:
         """Evidence of how well the model works on labelled data it never saw.
 
@@ -354,6 +355,11 @@ class RiskModel:
             Global SHAP importance on up to this many test rows (``False`` to skip).
         split_method : str, optional
             How ``test`` was held out; read from ``rm.split``'s frame attrs by default.
+        reference : "largest" or dict, default "largest"
+            The fairness audit's reference group per protected attribute, e.g.
+            ``{"ethnicity": "White"}`` (attributes not named use their largest group);
+            the same argument as :func:`riskmodels.fairness.audit`. Choose it on purpose:
+            disparities are read against it.
 
         Returns
         -------
@@ -383,6 +389,7 @@ class RiskModel:
                 explain=explain,
                 split_method=split_method,
                 progress=progress,
+                reference=reference,
             )
 
     def __repr__(self) -> str:
