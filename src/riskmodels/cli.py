@@ -152,19 +152,27 @@ def demo(
             f"model card written to {out_dir / 'card'} (complete: {card.complete}; "
             f"{len(card.missing_fields)} fields for the owner to complete)"
         )
-        table = Table(title=f"Policy gates ({policy.name})")
+        table = Table(title=f"Policy gates ({policy.name}: {gates.summary()})")
         for col in ("gate", "status"):
             table.add_column(col)
         for g in gates:
-            table.add_row(g.name, g.status)
+            colour = {"pass": "green", "warn": "yellow"}.get(g.status, "red")
+            table.add_row(g.name, f"[{colour}]{g.status}[/]")
         console.print(table)
+        # Nothing hidden: every gate that does not pass, with the group and numbers behind it.
+        for g in gates:
+            if g.status != "pass":
+                console.print(f"[bold]{g.name}[/] ({g.status}): {g.reason}")
         # The demo approves what a real reviewer would refuse (an incomplete card, a
-        # synthetic population). Every waiver says so, and the reviewer is labelled.
+        # synthetic population). Every waiver says so, the reviewer is labelled, and the
+        # waivers are printed here, stored in the release, and named on the risk list.
         waivers = {
             g.name: "DEMO ONLY: synthetic data, no owner; not for operational use"
             for g in gates
             if g.status != "pass"
         }
+        for name, reason in waivers.items():
+            console.print(f"[yellow]waived[/] {name}: {reason}")
         release_dir = out_dir / "release"
         if release_dir.exists():
             shutil.rmtree(release_dir)

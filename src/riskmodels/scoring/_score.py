@@ -357,6 +357,20 @@ def _notice(release: Release, purpose: str) -> str:
         f"{release.version}, approved by {approvers} on {release.approved_at.date()} "
         f"and valid until {release.valid_until.date()}. Rows marked insufficient_basis were "
         "not scored because they lie outside the data the model was built on."
+        + _waiver_sentence(release)
+    )
+
+
+def _waiver_sentence(release: Release) -> str:
+    """What the people using the list must know: gates it was approved despite."""
+    waived = release.waivers
+    if not waived:
+        return ""
+    names = ", ".join(sorted(waived))
+    return (
+        f" The release was approved although {len(waived)} policy gate(s) did not pass "
+        f"({names}); the reviewer's written reason for each is under 'waivers' in this "
+        "list's details and in the model card."
     )
 
 
@@ -623,6 +637,7 @@ def _score(
             "environment": release.manifest["approval"]["environment"],
             "approved_by": release.signed_by,
             "approval_keys": release.approval_fingerprints,
+            "waivers": release.waivers,
         },
     )
     card = release.card
@@ -649,6 +664,7 @@ def _score(
         "approved_at": release.approved_at.isoformat(timespec="seconds"),
         "valid_until": release.valid_until.isoformat(timespec="seconds"),
         "approval_keys": release.approval_fingerprints,
+        "waivers": release.waivers,
         "threshold": threshold,
         "bands": {"cuts": list(policy.bands.cuts), "labels": list(policy.bands.labels)},
         "explained": explain,
