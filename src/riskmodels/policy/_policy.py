@@ -161,12 +161,14 @@ class ReliabilityPolicy(_Section):
 class FairnessPolicy(_Section):
     """Which fairness criterion is prioritised, gap bounds and per-group adequacy.
 
-    Gap and per-group calibration gates use only adequate groups and one rule: ``fail``
-    when the estimate's CI lies entirely beyond the bound, ``warn`` when the point
-    estimate is beyond it but the CI reaches inside, ``insufficient_evidence`` when a
-    gated group is inadequate or there is no CI, ``pass`` otherwise. Gates of the criterion
-    that is *not* prioritised can at most warn (Chouldechova 2017; Kleinberg et al. 2016:
-    with different base rates both criteria cannot hold).
+    Gap gates judge only adequate groups, with one rule: ``fail`` when the estimate's CI
+    lies entirely beyond the bound, ``warn`` when the point estimate is beyond it but the
+    CI reaches inside, ``pass`` otherwise (groups too small to judge are named, and block
+    through ``fairness.group_adequacy``). Observed/expected events per group ``fail`` only
+    when their exact Poisson CI excludes 1 and the ratio is outside ``group_oe_ratio``;
+    the per-group ECE is debiased and can at most warn (``policy/_calibration.py``). Gates
+    of the criterion that is *not* prioritised can at most warn (Chouldechova 2017;
+    Kleinberg et al. 2016: with different base rates both criteria cannot hold).
     """
 
     criterion: Literal["calibration_within_groups", "error_rate_balance"]
