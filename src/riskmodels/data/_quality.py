@@ -21,7 +21,14 @@ LEAKAGE_AUC = 0.95
 #: Proposed: a feature missing for most rows carries little honest signal.
 HIGH_MISSINGNESS = 0.5
 
-SERIOUS = ("single_class", "leakage")
+#: Fewer events (or non-events) than this cannot fit a model, let alone judge one: the
+#: policy's reliability gates ask for 100 of each (Collins 2016, Van Calster 2016).
+MIN_CLASS_ROWS = 10
+#: Below this many events (or non-events) a feature's univariate AUC is noise (a category
+#: with many levels separates a handful of events by chance), so leakage is not judged.
+MIN_LEAKAGE_EVENTS = 20
+
+SERIOUS = ("single_class", "too_few_events", "leakage")
 
 
 @dataclass
@@ -41,8 +48,8 @@ class DataQualityReport:
         Features whose univariate AUC exceeds ``LEAKAGE_AUC``.
     target_counts : dict[str, int]
     issues : list[dict]
-        Each issue: ``kind`` (``single_class``, ``leakage``, ``constant``,
-        ``high_missingness``), ``column``, ``detail``, ``serious``.
+        Each issue: ``kind`` (``single_class``, ``too_few_events``, ``leakage``,
+        ``constant``, ``high_missingness``), ``column``, ``detail``, ``serious``.
     """
 
     n_rows: int
@@ -119,7 +126,7 @@ def check_quality(
     spec : DatasetSpec
     allow : sequence of str
         Serious issue kinds the caller explicitly accepts: ``"single_class"``,
-        ``"leakage"``.
+        ``"too_few_events"``, ``"leakage"``.
     raise_on_serious : bool, default True
 
     Returns
@@ -129,17 +136,22 @@ def check_quality(
     Raises
     ------
     DataQualityError
-        If a serious issue (one-class target, suspected leakage) is found and not allowed;
-        the error names the column and carries the report.
+        If a serious issue (one-class target, fewer than :data:`MIN_CLASS_ROWS` events or
+        non-events, suspected leakage) is found and not allowed; the error names the
+        column and carries the report.
 
     Examples
     --------
     >>> from riskmodels.data import DatasetSpec, FeatureSpec
     >>> spec = DatasetSpec(name="d", target="y", target_description="event", id="i",
     ...     features=[FeatureSpec(name="x", kind="numeric", description="x")])
-    >>> df = pd.DataFrame({"i": range(6), "y": [0, 1, 0, 1, 0, 0], "x": [1, 1, 2, 2, 3, 3]})
+    >>> df = pd.DataFrame({"i": range(60), "y": [0, 1, 0] * 20, "x": [1, 2, 3] * 20})
     >>> check_quality(df, spec).leakage
     []
+    >>> check_quality(df.head(6), spec)
+    Traceback (most recent call last):
+    ...
+    riskmodels.errors.DataQualityError: Serious data-quality problem(s): 'y': only 2 events ...
     """
     unknown = set(allow) - set(SERIOUS)
     if unknown:
@@ -160,6 +172,19 @@ def check_quality(
                 "serious": "single_class" not in allow,
             }
         )
+    few = len(counts) == 2 and min(counts.values()) < MIN_CLASS_ROWS
+    if few:
+        issues.append(
+            {
+                "kind": "too_few_events",
+                "column": spec.target,
+                "detail": f"only {counts.get('1', 0):,} events and {counts.get('0', 0):,} "
+                f"non-events: too few to fit a model (at least {MIN_CLASS_ROWS} of each), "
+                "and far too few to judge one (the policy asks for 100 of each)",
+                "serious": "too_few_events" not in allow,
+            }
+        )
+    judge_leakage = len(counts) == 2 and min(counts.values()) >= MIN_LEAKAGE_EVENTS
     cols = [c for c in spec.columns() if c in frame.columns]
     missingness = {c: float(frame[c].isna().mean()) for c in cols}
     constant, aucs, leakage = [], {}, []
@@ -185,7 +210,7 @@ def check_quality(
                 }
             )
         aucs[f.name] = _univariate_auc(x, y, f.kind) if len(counts) == 2 else np.nan
-        if aucs[f.name] > LEAKAGE_AUC:
+        if judge_leakage and aucs[f.name] > LEAKAGE_AUC:
             leakage.append(f.name)
             issues.append(
                 {
@@ -203,7 +228,8 @@ def check_quality(
         msgs = "; ".join(f"{i['column']!r}: {i['detail']}" for i in report.serious)
         raise DataQualityError(
             f"Serious data-quality problem(s): {msgs}. Fix the data, or pass "
-            f"allow={[i['kind'] for i in report.serious]} if you accept them knowingly.",
+            f"allow={list(dict.fromkeys(i['kind'] for i in report.serious))} if you accept "
+            "them knowingly.",
             column=first["column"],
             report=report,
         )
