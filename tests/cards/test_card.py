@@ -309,3 +309,33 @@ def test_explanations_come_from_the_evidence(card, fitted):
     md = card.to_markdown()
     assert f"{dec(top['mean_abs'])} ({dec(top['lo'])}–{dec(top['hi'])})" in md
     assert "How reason codes are formed" in md and "uncalibrated" in md
+
+
+def test_the_card_and_the_gates_use_one_adequacy_rule(fitted, full_context, schema_validator):
+    from riskmodels.policy import Policy
+
+    model, evidence, _ = fitted
+    policy = Policy.default()
+    gate = policy.check(evidence, model=model)
+    card = ModelCard.build(model, evidence, full_context, gate=gate, policy=policy)
+    bg = evidence.fairness.by_group
+    judged_by_gates = dict(
+        zip(
+            zip(bg["attribute"], bg["group"], strict=True),
+            policy.fairness.adequate(bg),
+            strict=True,
+        )
+    )
+    shown = {
+        (t["attribute"], r["group"]): r["adequate"]
+        for t in card.data["fairness"]["tables"]
+        for r in t["rows"]
+    }
+    assert shown == {k: bool(v) for k, v in judged_by_gates.items()}
+    # the audit alone would judge some groups the policy calls too small: the card follows
+    # the policy, and says which rule it used
+    assert (bg["adequate"].astype(bool) & ~policy.fairness.adequate(bg)).any()
+    rule = card.data["fairness"]["adequacy"]
+    assert rule == {"source": "policy", "min_rows": 100, "min_events": 20, "min_nonevents": 20}
+    assert "the policy's rule, the one its gates use" in card.to_markdown()
+    assert not list(schema_validator.iter_errors(json.loads(card.to_json())))

@@ -505,8 +505,30 @@ def _policy_ref(policy: Any, gate: Any = None) -> str | None:
     return f"{name} v{version}" if version is not None else (None if name is None else str(name))
 
 
-def _group_tables(audit: Any, threshold: int) -> list[dict[str, Any]]:
+def _adequacy_rule(audit: Any, policy: Any) -> dict[str, Any]:
+    """The rule that marks a group too small: the policy's when there is one (the rule its
+    gates use, so the card and the gates agree), else the audit's own."""
+    fair = _get(policy, "fairness")
+    if fair is not None and callable(getattr(fair, "adequate", None)):
+        return {
+            "source": "policy",
+            "min_rows": int(fair.min_group_size),
+            "min_events": int(fair.min_group_events),
+            "min_nonevents": int(fair.min_group_nonevents),
+            "judge": fair.adequate,
+        }
+    return {
+        "source": "audit",
+        "min_rows": int(audit.min_group_size),
+        "min_events": 1,
+        "min_nonevents": 1,
+        "judge": lambda bg: bg["adequate"].astype(bool).to_numpy(),
+    }
+
+
+def _group_tables(audit: Any, threshold: int, rule: dict[str, Any]) -> list[dict[str, Any]]:
     bg = audit.by_group.reset_index(drop=True)
+    adequate = rule["judge"](bg)
     withheld = withheld_counts(bg, threshold)
     tables: dict[str, dict[str, Any]] = {}
     for i, r in enumerate(bg.to_dict(orient="records")):
@@ -535,8 +557,10 @@ def _group_tables(audit: Any, threshold: int) -> list[dict[str, Any]]:
             {
                 "group": str(r["group"]),
                 "reference": bool(r["is_reference"]),
-                "status": str(r["status"]),
-                "adequate": bool(r["adequate"]),
+                # a group the audit judged but the policy's rule calls too small is
+                # shown as too small, as the gates treat it
+                "status": str(r["status"]) if adequate[i] or not r["adequate"] else "small_group",
+                "adequate": bool(adequate[i]),
                 "n": None if "n" in hidden else int(r["n"]),
                 "n_pos": None if "n_pos" in hidden else int(r["n_pos"]),
                 "n_neg": None if "n_neg" in hidden else int(r["n_neg"]),
@@ -557,8 +581,15 @@ def _gaps(audit: Any, tables: list[dict[str, Any]]) -> list[dict[str, Any]]:
     left out for disclosure control.
     """
     shown = {(t["attribute"], row["group"]): row["metrics"] for t in tables for row in t["rows"]}
+    judged = {
+        (t["attribute"], row["group"]) for t in tables for row in t["rows"] if row["adequate"]
+    }
     d = audit.disparities
-    d = d[d["adequate"] & (d["group"] != d["reference"])]
+    both = [
+        (a, g) in judged and (a, ref) in judged
+        for a, g, ref in zip(d["attribute"], d["group"], d["reference"], strict=True)
+    ]
+    d = d[d["adequate"] & (d["group"] != d["reference"]) & np.asarray(both, dtype=bool)]
     out = []
     for t in tables:
         for metric in _GAP_METRICS:
@@ -640,7 +671,8 @@ def _fairness(evidence: Any, policy: Any, gate: Any, threshold: int) -> dict[str
                 "or the evidence was built with fairness=False)."
             ],
         }
-    tables = _group_tables(audit, threshold)
+    rule = _adequacy_rule(audit, policy)
+    tables = _group_tables(audit, threshold, rule)
     small = [
         {
             "attribute": t["attribute"],
@@ -656,7 +688,8 @@ def _fairness(evidence: Any, policy: Any, gate: Any, threshold: int) -> dict[str
         "threshold": _num(audit.threshold),
         "confidence": _num(audit.confidence),
         "n_boot": int(audit.n_boot),
-        "min_group_size": int(audit.min_group_size),
+        "min_group_size": rule["min_rows"],
+        "adequacy": {k: v for k, v in rule.items() if k != "judge"},
         "reference": {str(k): str(v) for k, v in audit.reference.items()},
         "attributes": list(audit.attributes),
         "intersections": list(audit.intersections),

@@ -262,12 +262,7 @@ def _adequacy(policy: Policy, audit: Any) -> pd.DataFrame:
     f = policy.fairness
     bg = audit.by_group
     bg = bg[bg["attribute"].isin(_gated_attributes(policy, audit))].copy()
-    bg["ok"] = (
-        bg["adequate"].astype(bool)
-        & (bg["n"] >= f.min_group_size)
-        & (bg["n_pos"] >= f.min_group_events)
-        & (bg["n_neg"] >= f.min_group_nonevents)
-    )
+    bg["ok"] = f.adequate(bg)
     return bg
 
 

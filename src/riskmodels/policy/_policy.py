@@ -197,6 +197,32 @@ class FairnessPolicy(_Section):
             raise _KeyedError("group_oe_ratio", "observed/expected bounds must be positive")
         return self
 
+    def adequate(self, by_group: Any) -> np.ndarray:
+        """Which rows of a ``FairnessAudit.by_group`` table are large enough to judge.
+
+        The one adequacy rule: the gates and the model card both use it, so a group the
+        card shows as judged is never one the gates call too small. A group needs the
+        audit's own adequacy (both classes present, at least its ``min_group_size``) and
+        ``min_group_size`` rows, ``min_group_events`` events and ``min_group_nonevents``
+        non-events here.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> f = Policy.default().fairness
+        >>> bg = pd.DataFrame({"adequate": [True, True], "n": [500, 500],
+        ...                    "n_pos": [40, 12], "n_neg": [460, 488]})
+        >>> f.adequate(bg).tolist()
+        [True, False]
+        """
+        return np.asarray(
+            by_group["adequate"].astype(bool)
+            & (by_group["n"] >= self.min_group_size)
+            & (by_group["n_pos"] >= self.min_group_events)
+            & (by_group["n_neg"] >= self.min_group_nonevents),
+            dtype=bool,
+        )
+
 
 class FeaturesPolicy(_Section):
     """What a protected attribute used as a feature, or a proxy feature, does to its gate."""
