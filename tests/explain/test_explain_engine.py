@@ -247,12 +247,17 @@ def test_a_model_using_some_of_the_features_is_explained_on_those(logistic):
 
 def test_bad_rows_are_refused(logistic):
     pipeline, frame, spec = logistic
-    with pytest.raises(IndexError, match="outside"):
+    # library errors naming the argument, with a hint: never a bare IndexError/TypeError
+    with pytest.raises(SchemaError, match="must lie in") as info:
         explain(pipeline, frame, spec, rows=[len(frame)])
-    with pytest.raises(ValueError, match="boolean"):
+    assert info.value.columns == ["rows"]
+    with pytest.raises(SchemaError, match="boolean mask"):
         explain(pipeline, frame, spec, rows=np.ones(3, dtype=bool))
-    with pytest.raises(TypeError, match="positions or a boolean mask"):
+    with pytest.raises(SchemaError, match="positions"):
         explain(pipeline, frame, spec, rows=[0.5])
+    with pytest.raises(SchemaError) as info:
+        explain(pipeline, frame, spec, chunk_size=0, n_jobs="x", progress="maybe")
+    assert info.value.columns == ["chunk_size", "n_jobs", "progress"]
 
 
 # --------------------------------------------------------------------------- errors
@@ -300,7 +305,7 @@ def test_pipeline_not_matching_the_spec_raises_schema_error(logistic):
 
 def test_calibrated_or_bare_estimators_are_refused(logistic):
     pipeline, frame, spec = logistic
-    with pytest.raises(TypeError, match="uncalibrated pipeline"):
+    with pytest.raises(SchemaError, match="uncalibrated pipeline"):
         explain(pipeline.named_steps["classifier"], frame, spec)
 
 

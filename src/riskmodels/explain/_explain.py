@@ -29,6 +29,13 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
+from riskmodels._validation import (
+    check_choice,
+    check_int,
+    check_positions,
+    check_seed,
+    raise_problems,
+)
 from riskmodels.data._spec import DatasetSpec
 from riskmodels.errors import NotFittedError, Problem, RiskModelsError, SchemaError
 from riskmodels.explain import _engines
@@ -66,10 +73,15 @@ def _unpack(pipeline: Any) -> tuple[ColumnTransformer, Any]:
         and len(pipeline.steps) == 2
         and isinstance(pipeline.steps[0][1], ColumnTransformer)
     ):
-        raise TypeError(
-            "explain() needs Pipeline([('preprocess', ColumnTransformer), ('classifier', clf)]) "
-            f"— the uncalibrated pipeline — got {type(pipeline).__name__}. With a RiskModel, "
-            "pass its uncalibrated pipeline, not the calibrated wrapper."
+        raise SchemaError(
+            Problem(
+                "pipeline",
+                type(pipeline).__name__,
+                "pass Pipeline([('preprocess', ColumnTransformer), ('classifier', clf)]), the "
+                "uncalibrated pipeline: with a RiskModel, model.base_estimator_, not the "
+                "calibrated wrapper",
+            ),
+            context="Invalid argument to explain",
         )
     preprocess, clf = pipeline.steps[0][1], pipeline.steps[-1][1]
     try:
@@ -82,8 +94,13 @@ def _unpack(pipeline: Any) -> tuple[ColumnTransformer, Any]:
         ) from None
     classes = getattr(clf, "classes_", None)
     if classes is None or len(classes) != 2:
-        raise ValueError(
-            f"explain() needs a binary classifier; {type(clf).__name__} has classes {classes!r}"
+        raise SchemaError(
+            Problem(
+                "pipeline",
+                f"{type(clf).__name__} with classes {classes!r}",
+                "explain a binary classifier (events vs non-events)",
+            ),
+            context="Invalid argument to explain",
         )
     return preprocess, clf
 
@@ -135,22 +152,9 @@ def _source_slices(
 
 
 def _positions(rows: Any, n: int) -> np.ndarray:
-    if rows is None:
-        return np.arange(n, dtype=np.int64)
-    arr = rows.to_numpy() if isinstance(rows, pd.Series | pd.Index) else np.asarray(rows)
-    if arr.dtype == bool:
-        if arr.shape != (n,):
-            raise ValueError(f"a boolean `rows` mask needs {n} entries, got shape {arr.shape}")
-        return np.flatnonzero(arr).astype(np.int64)
-    arr = arr.reshape(-1)
-    if arr.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    if not np.issubdtype(arr.dtype, np.integer):
-        raise TypeError(f"`rows` must be positions or a boolean mask, got dtype {arr.dtype}")
-    bad = arr[(arr < 0) | (arr >= n)]
-    if bad.size:
-        raise IndexError(f"`rows` has positions outside 0..{n - 1}: {bad[:5].tolist()}")
-    return arr.astype(np.int64)
+    positions, problems = check_positions(rows, n)
+    raise_problems(problems, "Invalid argument to explain")
+    return positions
 
 
 def _proxies(proxies: Iterable[str], spec: DatasetSpec) -> frozenset[str]:
@@ -633,6 +637,20 @@ def explain(
     >>> ex.reasons(k=1).loc[0, "reason_1"]
     'Current suicidal ideation: yes (raises risk)'
     """
+    raise_problems(
+        [
+            *check_int(chunk_size, "chunk_size", minimum=1, none_ok=True),
+            *check_int(n_jobs, "n_jobs"),
+            *(
+                [Problem("n_jobs", "0", "pass -1 (all cores) or a positive number")]
+                if n_jobs == 0 and not isinstance(n_jobs, bool)
+                else []
+            ),
+            *check_choice(progress, "progress", [True, False, "auto"]),
+            *check_seed(random_state),
+        ],
+        "Invalid argument to explain",
+    )
     preprocess, clf = _unpack(pipeline)
     features, slices = _source_slices(preprocess, spec)
     proxy_set = _proxies(proxies, spec)
@@ -648,7 +666,12 @@ def explain(
     else:
         all_ids = ids.to_numpy() if isinstance(ids, pd.Series | pd.Index) else np.asarray(ids)
         if len(all_ids) != len(frame):
-            raise ValueError(f"`ids` needs one id per row of frame ({len(frame)}), got {len(ids)}")
+            raise SchemaError(
+                Problem(
+                    "ids", f"{len(all_ids)} ids", f"pass one id per row of frame ({len(frame)})"
+                ),
+                context="Invalid argument to explain",
+            )
         id_values = all_ids[positions]
     index = pd.Index(id_values, name=spec.id)
     values = _source_values(selected, spec, features, index)

@@ -181,9 +181,15 @@ class Explanations:
         True
         """
         if not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
-            raise ValueError(f"n_boot must be a positive integer, got {n_boot!r}")
+            raise SchemaError(
+                Problem("n_boot", repr(n_boot), "pass a positive integer"),
+                context="Invalid argument",
+            )
         if not 0 < confidence < 1:
-            raise ValueError(f"confidence must be between 0 and 1, got {confidence!r}")
+            raise SchemaError(
+                Problem("confidence", repr(confidence), "pass a number between 0 and 1"),
+                context="Invalid argument",
+            )
         A = np.abs(self.contributions.to_numpy(dtype=np.float64))
         n, p = A.shape
         if n == 0:
@@ -246,7 +252,9 @@ class Explanations:
         'Current suicidal ideation: yes (raises risk)'
         """
         if not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"k must be a positive integer, got {k!r}")
+            raise SchemaError(
+                Problem("k", repr(k), "pass a positive integer"), context="Invalid argument"
+            )
         slots = top_reasons(
             self.contributions.to_numpy(dtype=np.float64),
             self.values,
@@ -316,7 +324,9 @@ class Explanations:
         elif kind == "beeswarm":
             draw = self.plot_beeswarm
         else:
-            raise ValueError(f"kind must be 'bar' or 'beeswarm', got {kind!r}")
+            raise SchemaError(
+                Problem("kind", repr(kind), "use 'bar' or 'beeswarm'"), context="Invalid argument"
+            )
         return _plots.to_png(draw, len(self.features), dpi=dpi)
 
     # ------------------------------------------------------------------ serialisation
