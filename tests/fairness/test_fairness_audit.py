@@ -546,3 +546,156 @@ def test_all_missing_categorical_is_one_missing_group():
     assert a.by_group["group"].tolist() == ["missing"]
     assert a.reference == {"g": "missing"}  # the only group is its own reference
     assert a.by_group["tpr"].tolist() == [1.0]
+
+
+# --------------------------------------------------------------------- scale
+def _pandas_reference(y, score, g, threshold):
+    """Counts and rates per group by a plain pandas groupby: the independent reference."""
+    pred = score >= threshold
+    df = pd.DataFrame(
+        {
+            "g": g,
+            "y": y,
+            "tp": (y == 1) & pred,
+            "fp": (y == 0) & pred,
+            "tn": (y == 0) & ~pred,
+            "fn": (y == 1) & ~pred,
+        }
+    )
+    ref = df.groupby("g").agg(
+        n=("y", "size"),
+        n_pos=("y", "sum"),
+        tp=("tp", "sum"),
+        fp=("fp", "sum"),
+        tn=("tn", "sum"),
+        fn=("fn", "sum"),
+    )
+    ref.index = ref.index.astype(str)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rates = {
+            "base_rate": (ref.n_pos, ref.n),
+            "selection_rate": (ref.tp + ref.fp, ref.n),
+            "tpr": (ref.tp, ref.tp + ref.fn),
+            "fpr": (ref.fp, ref.fp + ref.tn),
+            "fnr": (ref.fn, ref.tp + ref.fn),
+            "tnr": (ref.tn, ref.fp + ref.tn),
+            "ppv": (ref.tp, ref.tp + ref.fp),
+            "npv": (ref.tn, ref.tn + ref.fn),
+        }
+    return ref, rates
+
+
+def test_ten_thousand_groups_equal_a_pandas_groupby():
+    """With probability scores, about 150 groups used to overflow the int16 cell index
+    ("'list' argument must have no negative elements"). 10,000 groups: every count, rate
+    and exact interval equals a pandas groupby reference; a sample of AUCs equals
+    scikit-learn's."""
+    from riskmodels.metrics._intervals import proportion_interval
+
+    rng = np.random.default_rng(20)
+    n, n_groups = 300_000, 10_000
+    g = rng.integers(0, n_groups, n)
+    score = rng.random(n)
+    y = (rng.random(n) < score).astype(int)
+    a = audit(y, score, pd.Series(g, name="g"), threshold=0.5, n_boot=0)
+    bg = a.by_group.set_index("group")
+    assert len(bg) == n_groups
+    ref, rates = _pandas_reference(y, score, g, 0.5)
+    bg = bg.loc[ref.index]
+    assert (bg["n"] == ref["n"]).all() and (bg["n_pos"] == ref["n_pos"]).all()
+    assert (bg["n_neg"] == ref["n"] - ref["n_pos"]).all()
+    for metric, (k, d) in rates.items():
+        expected = (k / d).to_numpy(dtype=float)
+        np.testing.assert_allclose(bg[metric].to_numpy(), expected, rtol=1e-12, equal_nan=True)
+        lo, hi = proportion_interval(k.to_numpy(), d.to_numpy(), 0.95)
+        np.testing.assert_allclose(bg[f"{metric}_lo"].to_numpy(), lo, rtol=1e-12, equal_nan=True)
+        np.testing.assert_allclose(bg[f"{metric}_hi"].to_numpy(), hi, rtol=1e-12, equal_nan=True)
+    for label in rng.choice(ref.index.to_numpy(), 20, replace=False):
+        sel = g == int(label)
+        assert bg.loc[label, "auc"] == pytest.approx(roc_auc_score(y[sel], score[sel]), abs=1e-12)
+    cal = a.calibration
+    assert cal.groupby("group")["n"].sum().loc[ref.index].tolist() == ref["n"].tolist()
+
+
+def test_hundreds_of_groups_bootstrap():
+    """The bootstrap path of many groups with probability scores (the crash of the issue
+    came from ~152 groups): counts match pandas and every interval is ordered."""
+    rng = np.random.default_rng(21)
+    n, n_groups = 60_000, 400
+    g = rng.integers(0, n_groups, n)
+    score = rng.random(n)
+    y = (rng.random(n) < score).astype(int)
+    a = audit(y, score, pd.Series(g, name="g"), threshold=0.5, n_boot=30, random_state=0)
+    ref, _ = _pandas_reference(y, score, g, 0.5)
+    bg = a.by_group.set_index("group").loc[ref.index]
+    assert (bg["n"] == ref["n"]).all() and (bg["n_pos"] == ref["n_pos"]).all()
+    for m in ("auc", "brier", "ece", "oe_ratio", "tpr"):
+        assert (bg[f"{m}_lo"] <= bg[f"{m}_hi"]).all(), m
+
+
+# --------------------------------------------------------------------- intervals
+def test_rate_intervals_are_exact_and_never_claim_certainty():
+    """The two cases of the issue through the audit: a group of 88 with no false positives
+    (FPR 0, interval up to 0.041, not [0, 0]) and a calibration bin of 7 all-positive
+    cases (observed 1, interval from 0.59, not [1, 1]); both cross-checked with scipy."""
+    from scipy.stats import binomtest
+
+    y = np.r_[np.zeros(88, dtype=int), np.ones(12, dtype=int), np.ones(7, dtype=int)]
+    score = np.r_[np.linspace(0.05, 0.45, 88), np.full(12, 0.75), np.full(7, 0.95)]
+    a = audit(y, score, pd.Series(["g"] * y.size), threshold=0.5, n_boot=200, random_state=0)
+    row = a.by_group.iloc[0]
+    assert row["fpr"] == 0 and row["fpr_lo"] == 0
+    assert row["fpr_hi"] == pytest.approx(binomtest(0, 88).proportion_ci(0.95, "exact").high)
+    assert row["fpr_hi"] == pytest.approx(0.0411, abs=1e-4)
+    top = a.calibration.query("bin == 9").iloc[0]
+    assert (top["n"], top["observed_rate"], top["observed_hi"]) == (7, 1.0, 1.0)
+    assert top["observed_lo"] == pytest.approx(
+        binomtest(7, 7).proportion_ci(0.95, "exact").low, abs=1e-12
+    )
+    assert top["observed_lo"] == pytest.approx(0.5904, abs=1e-4)
+
+
+def test_collapsed_rate_disparity_is_not_certain():
+    """Both groups without a false positive: every bootstrap replicate of the FPR gap is 0,
+    so the percentile interval is [0, 0]; the gap's interval comes from both groups'
+    exact intervals instead, and holds 0."""
+    rng = np.random.default_rng(22)
+    g = np.repeat(["a", "b"], [500, 300])
+    y = rng.integers(0, 2, 800)
+    score = np.where(y == 1, rng.uniform(0.0, 1.0, 800), rng.uniform(0.0, 0.4, 800))
+    a = audit(y, score, pd.Series(g, name="g"), threshold=0.5, n_boot=200, random_state=0)
+    d = a.disparities.set_index(["group", "metric"])
+    fpr = d.loc[("b", "fpr")]
+    assert fpr["difference"] == 0
+    assert fpr["difference_lo"] < 0 < fpr["difference_hi"]
+    assert np.isnan(fpr["ratio"])  # 0 / 0: no ratio, and no interval for it
+    assert np.isnan(fpr["ratio_lo"]) and np.isnan(fpr["ratio_hi"])
+    own = d.loc[("a", "fpr")]  # the reference against itself is certain
+    assert own["difference_lo"] == own["difference_hi"] == 0
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(audit_inputs())
+def test_no_zero_width_interval_for_an_uncertain_rate(data):
+    """Any counts: a defined rate (denominator > 0), a calibration bin with rows, and a
+    rate disparity with a bootstrap interval all have lo < hi (the reference's comparison
+    with itself is the one certain quantity)."""
+    y, score, s, threshold = data
+    a = audit(y, score, s, threshold=threshold, n_boot=30, random_state=0, min_group_size=1)
+    bg = a.by_group
+    rates = ("base_rate", "selection_rate", "tpr", "fpr", "fnr", "tnr", "ppv", "npv")
+    for m in rates:
+        defined = bg[m].notna()
+        assert (bg.loc[defined, f"{m}_lo"] < bg.loc[defined, f"{m}_hi"]).all(), m
+        assert (bg.loc[defined, f"{m}_lo"] <= bg.loc[defined, m]).all(), m
+        assert (bg.loc[defined, m] <= bg.loc[defined, f"{m}_hi"]).all(), m
+        assert bg.loc[~defined, [f"{m}_lo", f"{m}_hi"]].isna().all().all(), m
+    cal = a.calibration
+    if not cal.empty:
+        filled = cal["n"] > 0
+        assert (cal.loc[filled, "observed_lo"] < cal.loc[filled, "observed_hi"]).all()
+    d = a.disparities
+    check = d["metric"].isin(rates) & (d["group"] != d["reference"]) & d["difference_lo"].notna()
+    assert (d.loc[check, "difference_lo"] < d.loc[check, "difference_hi"]).all()
+    ratio = d["metric"].isin(rates) & (d["group"] != d["reference"]) & d["ratio_lo"].notna()
+    assert (d.loc[ratio, "ratio_lo"] < d.loc[ratio, "ratio_hi"]).all()

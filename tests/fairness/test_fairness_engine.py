@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 
 from riskmodels.fairness._engine import (
@@ -14,7 +12,6 @@ from riskmodels.fairness._engine import (
     count_tensor,
     exact_auc_by_group,
     metrics_from_counts,
-    percentile_interval,
     sort_rows,
 )
 from riskmodels.metrics import quantile_bins
@@ -125,33 +122,6 @@ def test_bootstrap_is_stratified_by_group():
     assert np.all(reps["base_rate"][:, 1] == 1.0)
     assert np.all(reps["selection_rate"][:, 1] == 1.0)
     assert reps["base_rate"][:, 0].std() > 0
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    reps=st.lists(
-        st.lists(
-            st.one_of(st.floats(-10, 10, allow_nan=False), st.just(float("nan"))),
-            min_size=3,
-            max_size=3,
-        ),
-        min_size=1,
-        max_size=40,
-    ),
-    confidence=st.floats(0.5, 0.99),
-)
-def test_percentile_interval_matches_nanquantile(reps, confidence):
-    arr = np.array(reps, dtype=float)
-    lo, hi = percentile_interval(arr, confidence)
-    alpha = (1 - confidence) / 2
-    for j in range(arr.shape[1]):
-        col = arr[:, j]
-        if np.isnan(col).all():
-            assert np.isnan(lo[j]) and np.isnan(hi[j])
-        else:
-            expected = np.nanquantile(col, [alpha, 1 - alpha])
-            assert lo[j] == pytest.approx(expected[0], abs=1e-9)
-            assert hi[j] == pytest.approx(expected[1], abs=1e-9)
 
 
 @pytest.mark.parametrize("decimals", [None, 3, 2])

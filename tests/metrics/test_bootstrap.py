@@ -25,11 +25,8 @@ from riskmodels.metrics import (
     roc_auc,
     roc_auc_ci,
 )
-from riskmodels.metrics._bootstrap import (
-    build_cell_table,
-    percentile_interval,
-    replicate_metrics,
-)
+from riskmodels.metrics._bootstrap import build_cell_table, replicate_metrics
+from riskmodels.metrics._intervals import percentile_interval
 
 ALL = (
     "auc",

@@ -25,6 +25,7 @@ from riskmodels.metrics import (
     roc_auc,
     roc_auc_ci,
 )
+from riskmodels.metrics._bootstrap import RATE_METRICS
 
 KEYS = [
     "auc",
@@ -247,12 +248,61 @@ def test_random_state_makes_intervals_reproducible(sample):
     assert a.metrics["auc"].value == c.metrics["auc"].value
 
 
-def test_no_bootstrap_gives_point_estimates_only(sample):
+def test_no_bootstrap_keeps_the_exact_rate_intervals_only(sample):
+    """Rates need no bootstrap: their exact intervals come from the counts; every other
+    metric has no interval without replicates."""
     y, p = sample
     r = performance_report(y, p, threshold=0.3, n_boot=0)
-    assert all(math.isnan(e.lo) and math.isnan(e.hi) for e in r.metrics.values())
+    for name, e in r.metrics.items():
+        if name in RATE_METRICS:
+            assert e.lo < e.value < e.hi, name
+        else:
+            assert math.isnan(e.lo) and math.isnan(e.hi), name
     assert all(e.status == "ok" for e in r.metrics.values())
     assert r.n_boot == 0
+    assert "Clopper-Pearson" in r.ci_method and "n_boot=0" in r.ci_method
+
+
+def test_rate_intervals_are_clopper_pearson_of_the_confusion_counts(sample):
+    """Every rate's interval is scipy's exact binomial interval of its own counts, with or
+    without a bootstrap (the bootstrap does not touch rates)."""
+    from scipy.stats import binomtest
+
+    y, p = sample
+    with_boot = performance_report(y, p, threshold=0.3, n_boot=50, random_state=0)
+    without = performance_report(y, p, threshold=0.3, n_boot=0)
+    c = with_boot.confusion
+    tp, fp, tn, fn = c["tp"], c["fp"], c["tn"], c["fn"]
+    counts = {
+        "tpr": (tp, tp + fn),
+        "fnr": (fn, tp + fn),
+        "fpr": (fp, fp + tn),
+        "tnr": (tn, fp + tn),
+        "ppv": (tp, tp + fp),
+        "npv": (tn, tn + fn),
+        "selection_rate": (tp + fp, len(y)),
+        "accuracy": (tp + tn, len(y)),
+    }
+    for name, (k, n) in counts.items():
+        ci = binomtest(k, n).proportion_ci(0.95, method="exact")
+        for r in (with_boot, without):
+            e = r.metrics[name]
+            assert e.n == n, name
+            assert e.lo == pytest.approx(ci.low, abs=1e-9), name
+            assert e.hi == pytest.approx(ci.high, abs=1e-9), name
+
+
+def test_no_false_positives_is_not_certainty():
+    """0 false positives among 88 non-events: FPR 0 with an interval reaching 4%, not
+    [0, 0] as a percentile bootstrap gives."""
+    y = np.r_[np.zeros(88, dtype=int), np.ones(12, dtype=int)]
+    p = np.r_[np.linspace(0.05, 0.4, 88), np.linspace(0.6, 0.9, 12)]
+    r = performance_report(y, p, threshold=0.5, n_boot=200, random_state=0)
+    fpr = r.metrics["fpr"]
+    assert fpr.value == 0.0 and fpr.lo == 0.0
+    assert fpr.hi == pytest.approx(0.0411, abs=1e-4)
+    tpr = r.metrics["tpr"]  # 12 of 12 caught
+    assert tpr.value == 1.0 and tpr.hi == 1.0 and tpr.lo == pytest.approx(0.7354, abs=1e-4)
 
 
 @pytest.mark.parametrize(

@@ -22,12 +22,13 @@ from riskmodels.fairness._engine import (
     CALIBRATION_BINS,
     METRICS,
     N_SCORE_BINS,
+    RATE_METRICS,
     SortedRows,
     bootstrap_metrics,
     count_tensor,
     exact_auc_by_group,
     metrics_from_counts,
-    percentile_interval,
+    rate_counts,
     sort_rows,
 )
 from riskmodels.fairness._groups import (
@@ -38,6 +39,11 @@ from riskmodels.fairness._groups import (
 )
 from riskmodels.fairness._serial import frame_from_payload, frame_to_payload
 from riskmodels.metrics._counts import safe_ratio
+from riskmodels.metrics._intervals import (
+    percentile_interval,
+    proportion_interval,
+    rate_contrast_bounds,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -134,8 +140,10 @@ class FairnessAudit:
         One row per (attribute, group) with columns :data:`BY_GROUP_COLUMNS`: counts,
         ``status`` (``ok`` / ``small_group`` / ``insufficient_evidence``), ``adequate``
         (True only for ``ok``: an inadequate group never passes a gate), ``is_reference``,
-        each metric with ``_lo`` / ``_hi`` percentile bootstrap bounds, and
-        ``calibration_status`` (``ok`` / ``not_probabilities``).
+        each metric with ``_lo`` / ``_hi`` bounds, and ``calibration_status`` (``ok`` /
+        ``not_probabilities``). The rates (:data:`~riskmodels.fairness.METRICS` up to
+        ``npv``) have exact (Clopper-Pearson) bounds from their counts, never zero-width;
+        ``auc``, ``brier``, ``ece`` and ``oe_ratio`` percentile bootstrap bounds.
     disparities : DataFrame
         Long format, one row per (attribute, group, metric) for :data:`DISPARITY_METRICS`,
         columns :data:`DISPARITY_COLUMNS`: difference and ratio against the attribute's
@@ -143,7 +151,7 @@ class FairnessAudit:
         adequate and the difference is defined.
     calibration : DataFrame
         Calibration curve per group (columns :data:`CALIBRATION_COLUMNS`), empty when the
-        scores are not probabilities.
+        scores are not probabilities; the observed rate of each bin has exact bounds.
     threshold : float
         Predicted positive iff ``score >= threshold``.
     reference : dict
@@ -389,9 +397,10 @@ class FairnessAudit:
         shown = ("selection_rate", "tpr", "fpr", "fnr", "ppv", "auc", "ece")
         head = (
             f"<p><b>Fairness audit</b>: n = {self.n:,}; predicted positive iff score &ge; "
-            f"{html.escape(repr(self.threshold))}; {self.n_boot} bootstrap replicates, "
-            f"{level}% percentile intervals; groups under {self.min_group_size} rows are "
-            f"flagged <i>small_group</i> and never pass.</p>"
+            f"{html.escape(repr(self.threshold))}; {level}% intervals: exact for rates, "
+            f"percentile bootstrap ({self.n_boot} replicates) for AUC and calibration; "
+            f"groups under {self.min_group_size} rows are flagged <i>small_group</i> and "
+            "never pass.</p>"
         )
         header = "".join(
             f"<th>{html.escape(h)}</th>" for h in ("attribute", "group", "n", "status", *shown)
@@ -622,9 +631,10 @@ def audit(
         With several attributes, also audit every pair and (with three or more) the full
         combination, named ``"a x b"`` (``" x "`` joins names and labels).
     n_boot : int, default 1000
-        Bootstrap replicates (0: point estimates only, CI columns NaN).
+        Bootstrap replicates for the intervals of AUC, Brier, ECE, O/E and the disparities
+        (0: those intervals are NaN). Rates always have their exact intervals.
     confidence : float, default 0.95
-        Level of the percentile intervals.
+        Level of every interval.
     min_group_size : int, default 50
         Groups with fewer rows are reported with status ``small_group`` and are never
         ``adequate``.
@@ -641,11 +651,22 @@ def audit(
     Notes
     -----
     Every metric is derived from a count tensor ``group x label x score bin`` built with
-    one ``np.bincount`` per attribute (the predicted label is a function of the bin). The
-    bootstrap resamples cells, not rows: a row bootstrap stratified by group is one
+    one ``np.bincount`` per attribute (the predicted label is a function of the bin).
+
+    Intervals follow one rule, shared with :func:`riskmodels.metrics.performance_report`
+    (see :mod:`riskmodels.metrics._intervals`). A rate (base rate, selection rate, TPR,
+    FPR, FNR, TNR, PPV, NPV, a calibration bin's observed rate) gets the exact
+    Clopper-Pearson interval of its counts: it is never zero-width (no false positives
+    among 88 non-events reads [0, 0.041], not [0, 0]) and covers at least nominally at any
+    size. AUC, Brier, ECE, O/E and the disparities get percentile intervals of a
+    bootstrap that resamples cells, not rows: a row bootstrap stratified by group is one
     multinomial draw over each group's cells, so a small group keeps its size, and a
     disparity replicate uses the same replicate of both groups. Replicates in which a
-    metric is undefined (e.g. no events drawn) are left out of its interval.
+    measure is undefined (e.g. no events drawn) are left out, unless they are more than
+    ``1 - confidence`` of all: the interval is then NaN. Where every replicate of a rate
+    disparity is the same (both groups at 0, or both at 1) the percentile interval would
+    claim certainty; the bounds implied by both groups' exact intervals
+    (:func:`~riskmodels.metrics._intervals.rate_contrast_bounds`) are used instead.
 
     A group's ``status`` is ``small_group`` when ``n < min_group_size``, else
     ``insufficient_evidence`` when it has no events or no non-events (error rates and AUC
@@ -674,6 +695,13 @@ def audit(
     [['F', 290, 'ok'], ['M', 710, 'ok']]
     >>> bool(a.by_group["tpr_lo"].lt(a.by_group["tpr"]).all())
     True
+
+    No false positives in a group is not certainty:
+
+    >>> b = audit([0] * 88 + [1] * 12, [0.1] * 88 + [0.9] * 12, pd.Series(["g"] * 100),
+    ...           threshold=0.5, n_boot=0)
+    >>> b.by_group[["fpr", "fpr_lo", "fpr_hi"]].round(3).to_numpy().tolist()
+    [[0.0, 0.0, 0.041]]
     """
     y, s = _check_inputs(
         y_true,
@@ -753,6 +781,7 @@ def _audit_one(
     )
     # binned AUC is exact only when each bin holds one distinct score: use the exact one
     point["auc"] = exact_auc_by_group(group, n_groups, rows)
+    rates = rate_counts(tensor.counts, rows.pred)
     counts = tensor.counts
     n = counts.sum(axis=(1, 2))
     n_pos = counts[:, 1, :].sum(axis=-1)
@@ -762,7 +791,14 @@ def _audit_one(
         np.where((n_pos == 0) | (n_pos == n), "insufficient_evidence", "ok"),
     )
     reps = bootstrap_metrics(tensor, rows, n_boot, rng) if n_boot > 0 else None
-    return {"n": n, "n_pos": n_pos, "status": status, "point": point, "reps": reps}
+    return {
+        "n": n,
+        "n_pos": n_pos,
+        "status": status,
+        "point": point,
+        "rates": rates,
+        "reps": reps,
+    }
 
 
 def _by_group_columns(
@@ -780,13 +816,23 @@ def _by_group_columns(
         "adequate": result["status"] == "ok",
         "is_reference": np.arange(n_groups) == ref,
     }
+    rates = result["rates"]
+    others = [m for m in METRICS if m not in RATE_METRICS]
     if reps is None:
-        lo = hi = np.full((n_groups, len(METRICS)), np.nan)
-    else:  # one sort for every metric's replicates
-        lo, hi = percentile_interval(np.stack([reps[m] for m in METRICS], axis=2), confidence)
-    for j, m in enumerate(METRICS):
+        lo = hi = np.full((n_groups, len(others)), np.nan)
+    else:  # one sort for every bootstrapped metric's replicates
+        lo, hi = percentile_interval(np.stack([reps[m] for m in others], axis=2), confidence)
+    bounds = {m: (lo[:, j], hi[:, j]) for j, m in enumerate(others)}
+    # one call for every rate: each call has a fixed cost worth sharing
+    rate_lo, rate_hi = proportion_interval(
+        np.stack([rates[m][0] for m in RATE_METRICS]),
+        np.stack([rates[m][1] for m in RATE_METRICS]),
+        confidence,
+    )
+    bounds.update({m: (rate_lo[j], rate_hi[j]) for j, m in enumerate(RATE_METRICS)})
+    for m in METRICS:
         cols[m] = point[m]
-        cols[f"{m}_lo"], cols[f"{m}_hi"] = lo[:, j], hi[:, j]
+        cols[f"{m}_lo"], cols[f"{m}_hi"] = bounds[m]
     cols["calibration_status"] = ["ok" if probabilities else "not_probabilities"] * n_groups
     return cols
 
@@ -810,6 +856,9 @@ def _disparity_columns(
         # the same replicate of both groups: their sampling variability combines correctly
         d_lo, d_hi = percentile_interval(rep - rep_ref, confidence)
         r_lo, r_hi = percentile_interval(safe_ratio(rep, rep_ref), confidence)
+        d_lo, d_hi, r_lo, r_hi = _uncollapsed(
+            result["rates"], ref, confidence, (d_lo, d_hi, r_lo, r_hi)
+        )
     adequate_group = result["status"] == "ok"
     adequate = (adequate_group & adequate_group[ref])[:, None] & np.isfinite(difference)
     return {
@@ -832,16 +881,42 @@ def _disparity_columns(
     }
 
 
+def _uncollapsed(
+    rates: dict[str, tuple[np.ndarray, np.ndarray]],
+    ref: int,
+    confidence: float,
+    bounds: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, ...]:
+    """Rate disparities whose bootstrap collapsed to one value get exact-based bounds.
+
+    When both groups' rate is 0 (or 1) in every replicate, the percentile interval of the
+    difference is [0, 0] (of the ratio [1, 1]): certainty the data do not have. There the
+    bounds implied by both groups' exact intervals replace it. The reference's comparison
+    with itself stays [0, 0]: that one is certain.
+    """
+    d_lo, d_hi, r_lo, r_hi = (np.array(b, dtype=float, copy=True) for b in bounds)
+    n_groups = d_lo.shape[0]
+    other = np.arange(n_groups) != ref
+    for j, metric in enumerate(DISPARITY_METRICS):
+        if metric not in RATE_METRICS:
+            continue
+        k, n = rates[metric]
+        exact = rate_contrast_bounds(k, n, k[ref], n[ref], confidence)
+        for lo, hi, name in ((d_lo, d_hi, "difference"), (r_lo, r_hi, "ratio")):
+            collapsed = other & (lo[:, j] == hi[:, j])
+            lo[collapsed, j] = exact[f"{name}_lo"][collapsed]
+            hi[collapsed, j] = exact[f"{name}_hi"][collapsed]
+    return d_lo, d_hi, r_lo, r_hi
+
+
 def _calibration_columns(
     grouping: Grouping, result: dict[str, Any], confidence: float
 ) -> dict[str, Any]:
-    point, reps = result["point"], result["reps"]
+    point = result["point"]
     n_groups, n_cal = point["cal_n"].shape
     observed = safe_ratio(point["cal_observed"], point["cal_n"])
-    if reps is None:
-        lo = hi = np.full(observed.shape, np.nan)
-    else:
-        lo, hi = percentile_interval(safe_ratio(reps["cal_observed"], reps["cal_n"]), confidence)
+    # events in a bin are a proportion of its rows: exact bounds, as for every rate
+    lo, hi = proportion_interval(point["cal_observed"], point["cal_n"], confidence)
     edges = np.arange(n_cal + 1) / n_cal
     return {
         "attribute": [grouping.name] * (n_groups * n_cal),

@@ -13,7 +13,11 @@ Nothing here knows about DataFrames or labels. The flow is
    AUC is exact when each bin holds one distinct score, so point estimates use
    :func:`exact_auc_by_group` instead.
 4. :func:`bootstrap_metrics` resamples the cells: a row bootstrap stratified by group is one
-   multinomial draw over each group's cells, vectorised over replicates.
+   multinomial draw over each group's cells, vectorised over replicates and groups.
+
+Intervals follow the package's one rule (:mod:`riskmodels.metrics._intervals`): the rates
+of :data:`RATE_METRICS` get exact intervals from their counts (:func:`rate_counts`), every
+other measure and every disparity the percentile interval of the bootstrap.
 """
 
 from __future__ import annotations
@@ -23,19 +27,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from riskmodels.metrics._counts import auc_from_counts, multinomial_resample, safe_ratio
+from riskmodels.metrics._counts import (
+    auc_from_counts,
+    multinomial_resample,
+    quantile_first_rows,
+    safe_ratio,
+)
 
 __all__ = [
     "CALIBRATION_BINS",
     "METRICS",
     "N_SCORE_BINS",
+    "RATE_METRICS",
     "CountTensor",
     "SortedRows",
     "bootstrap_metrics",
     "count_tensor",
     "exact_auc_by_group",
     "metrics_from_counts",
-    "percentile_interval",
+    "rate_counts",
     "sort_rows",
 ]
 
@@ -54,6 +64,8 @@ METRICS = (
     "ece",
     "oe_ratio",
 )
+#: the metrics that are proportions of counts: their intervals are exact, not bootstrapped
+RATE_METRICS = ("base_rate", "selection_rate", "tpr", "fpr", "fnr", "tnr", "ppv", "npv")
 #: quantile bins of the score used by the bootstrap (AUC, Brier and ECE replicates).
 #: 100 bins keep the binned AUC within 1e-3 of the exact AUC (tested) while a replicate
 #: costs O(groups x 2 x ~110 cells) instead of O(rows).
@@ -92,8 +104,9 @@ class SortedRows:
 
     @functools.cached_property
     def label_bin(self) -> np.ndarray:
-        """``y * n_bins + bin``: each row's cell within its group, shared by attributes."""
-        return self.y.astype(np.int64) * self.n_bins + self.bin
+        """``y * n_bins + bin`` (int64): each row's cell within its group, shared by
+        attributes."""
+        return self.y.astype(np.int64) * self.n_bins + self.bin.astype(np.int64, copy=False)
 
 
 @dataclass(frozen=True)
@@ -141,9 +154,9 @@ def sort_rows(
     if n_unique <= n_bins:
         starts = np.flatnonzero(first)
     else:
-        # the rule of riskmodels.metrics.quantile_bins: a value's bin is
-        # floor(last_row * n_bins / n), so bin k starts with the value holding row ceil(k n / B)
-        row = -(-np.arange(1, n_bins) * n // n_bins)
+        # the package's one quantile-bin rule, read from the sorted rows: bin k starts with
+        # the score value that holds row ceil(k n / B)
+        row = quantile_first_rows(n, n_bins)
         starts = row if code is None else np.searchsorted(code, code[row], side="left")
     cuts = [starts, np.searchsorted(ordered, [threshold], side="left")]
     cal = None
@@ -184,7 +197,9 @@ def count_tensor(group: np.ndarray, n_groups: int, rows: SortedRows) -> CountTen
     """
     n_bins = rows.n_bins
     shape = (n_groups, 2, n_bins)
-    cell = group * (2 * n_bins) + rows.label_bin
+    # int64 whatever the codes' storage type: small code types (int16) overflow here from
+    # about 150 groups x 2 labels x 110 bins
+    cell = np.multiply(group, 2 * n_bins, dtype=np.int64) + rows.label_bin
     size = n_groups * 2 * n_bins
     counts = np.bincount(cell, minlength=size).reshape(shape)
     if rows.sq_error is None:
@@ -192,6 +207,52 @@ def count_tensor(group: np.ndarray, n_groups: int, rows: SortedRows) -> CountTen
     score_sum = np.bincount(cell, weights=rows.score, minlength=size).reshape(shape)
     sq_error_sum = np.bincount(cell, weights=rows.sq_error, minlength=size).reshape(shape)
     return CountTensor(counts, score_sum, sq_error_sum)
+
+
+def rate_counts(counts: np.ndarray, pred: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Numerator and denominator of every rate of :data:`RATE_METRICS`.
+
+    The one definition of the audit's rates: :func:`metrics_from_counts` divides them and
+    the exact intervals are computed from them.
+
+    Parameters
+    ----------
+    counts : ndarray of shape (..., 2, n_bins)
+        Rows per (label, score bin); axis -2 is the label (0, 1).
+    pred : ndarray of bool, shape (n_bins,)
+        Whether each bin is predicted positive.
+
+    Returns
+    -------
+    dict of name -> (numerator, denominator), arrays of shape (...)
+
+    Examples
+    --------
+    >>> c = np.array([[3, 1], [1, 5]])  # label 0 / label 1 rows, bins [below, above]
+    >>> k, n = rate_counts(c, np.array([False, True]))["fpr"]
+    >>> float(k), float(n)
+    (1.0, 4.0)
+    """
+    counts = np.asarray(counts, dtype=float)
+    neg = counts[..., 0, :]
+    pos = counts[..., 1, :]
+    n_neg = neg.sum(axis=-1)
+    n_pos = pos.sum(axis=-1)
+    n = n_neg + n_pos
+    tp = pos[..., pred].sum(axis=-1)
+    fp = neg[..., pred].sum(axis=-1)
+    fn = n_pos - tp
+    tn = n_neg - fp
+    return {
+        "base_rate": (n_pos, n),
+        "selection_rate": (tp + fp, n),
+        "tpr": (tp, n_pos),
+        "fpr": (fp, n_neg),
+        "fnr": (fn, n_pos),
+        "tnr": (tn, n_neg),
+        "ppv": (tp, tp + fp),
+        "npv": (tn, tn + fn),
+    }
 
 
 def metrics_from_counts(
@@ -220,24 +281,10 @@ def metrics_from_counts(
     counts = np.asarray(counts, dtype=float)
     neg = counts[..., 0, :]
     pos = counts[..., 1, :]
-    n_neg = neg.sum(axis=-1)
-    n_pos = pos.sum(axis=-1)
-    n = n_neg + n_pos
-    tp = pos[..., pred].sum(axis=-1)
-    fp = neg[..., pred].sum(axis=-1)
-    fn = n_pos - tp
-    tn = n_neg - fp
-    out = {
-        "base_rate": safe_ratio(n_pos, n),
-        "selection_rate": safe_ratio(tp + fp, n),
-        "tpr": safe_ratio(tp, n_pos),
-        "fpr": safe_ratio(fp, n_neg),
-        "fnr": safe_ratio(fn, n_pos),
-        "tnr": safe_ratio(tn, n_neg),
-        "ppv": safe_ratio(tp, tp + fp),
-        "npv": safe_ratio(tn, tn + fn),
-        "auc": auc_from_counts(pos, neg),
-    }
+    rates = rate_counts(counts, pred)
+    n_pos, n = rates["base_rate"]
+    out = {name: safe_ratio(k, d) for name, (k, d) in rates.items()}
+    out["auc"] = auc_from_counts(pos, neg)
     if score_sum is None or sq_error_sum is None or cal is None:
         nan = np.full(n.shape, np.nan)
         out.update(brier=nan, ece=nan.copy(), oe_ratio=nan.copy())
@@ -349,32 +396,6 @@ def bootstrap_metrics(
         else:
             part = metrics_from_counts(draws, rows.pred)
         parts.append(part)
-    return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
-
-
-def percentile_interval(replicates: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile bootstrap interval along axis 0, ignoring NaN replicates.
-
-    Equals ``np.nanquantile(replicates, [a, 1 - a], axis=0)`` with ``a = (1 - confidence)/2``
-    (linear interpolation), vectorised; NaN where every replicate is NaN.
-
-    Examples
-    --------
-    >>> lo, hi = percentile_interval(np.array([[1.0], [2.0], [np.nan], [3.0]]), 0.5)
-    >>> lo.tolist(), hi.tolist()
-    ([1.5], [2.5])
-    """
-    reps = np.sort(np.asarray(replicates, dtype=float), axis=0)  # NaN sort last
-    valid = np.sum(~np.isnan(reps), axis=0)
-    alpha = (1.0 - confidence) / 2.0
-    out = []
-    for q in (alpha, 1.0 - alpha):
-        pos = q * np.maximum(valid - 1, 0)
-        below = np.floor(pos).astype(np.int64)
-        above = np.minimum(below + 1, np.maximum(valid - 1, 0))
-        frac = pos - below
-        lo_val = np.take_along_axis(reps, below[None, ...], axis=0)[0]
-        hi_val = np.take_along_axis(reps, above[None, ...], axis=0)[0]
-        value = lo_val + frac * (hi_val - lo_val)
-        out.append(np.where(valid > 0, value, np.nan))
-    return out[0], out[1]
+    # calibration-bin rates have exact intervals from the point counts: no replicates kept
+    keep = [key for key in parts[0] if not key.startswith("cal_")]
+    return {key: np.concatenate([p[key] for p in parts]) for key in keep}

@@ -8,6 +8,7 @@ an explicit ``"missing"`` group: they are audited, never dropped.
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,7 +35,9 @@ class Grouping:
     """One audited attribute: a code per row and the label of each code."""
 
     name: str
-    codes: np.ndarray  # (n,) int64 in [0, len(labels))
+    # (n,) in [0, len(labels)); int16 when every code fits (gathers move fewer bytes), so
+    # any arithmetic on codes must widen to int64 first (see count_tensor)
+    codes: np.ndarray
     labels: tuple[str, ...]
     components: tuple[str, ...]  # the single attributes it combines (one for a plain attribute)
 
@@ -88,7 +91,7 @@ def sensitive_columns(
         problems.append(
             Problem("sensitive_features", "no columns", "pass at least one protected attribute")
         )
-    dupes = sorted({c for c in names if names.count(c) > 1})
+    dupes = sorted(c for c, k in Counter(names).items() if k > 1)
     if dupes:
         problems.append(
             Problem("sensitive_features", f"duplicate column names {dupes}", "rename them")
@@ -142,7 +145,8 @@ def encode_attribute(values: pd.Series, name: str) -> Grouping:
                 context="Invalid sensitive features",
             )
         labels.append(MISSING)
-    dupes = sorted({lab for lab in labels if labels.count(lab) > 1})
+    # a Counter, not list.count: thousands of groups must not cost a quadratic scan
+    dupes = sorted(lab for lab, k in Counter(labels).items() if k > 1)
     if dupes:
         raise SchemaError(
             Problem(

@@ -1,12 +1,14 @@
-"""Performance metrics and bootstrap CIs, computed from count tables.
+"""Performance metrics and their confidence intervals, computed from count tables.
 
 Exact point metrics (:func:`roc_auc`, :func:`average_precision`, :func:`brier`,
 :func:`brier_skill`, :func:`ece`, :func:`calibration_slope_intercept`, :func:`oe_ratio`,
 :func:`reliability_curve`, :func:`confusion_at_threshold`, :func:`roc_curve_points`), and
 :func:`performance_report`, which puts them all in a :class:`PerformanceReport` of
-:class:`Estimate` values with bootstrap confidence intervals. The count core
-(:func:`auc_from_counts`, :func:`multinomial_resample`, ...) is shared with the fairness
-audit.
+:class:`Estimate` values with confidence intervals. The count core
+(:func:`auc_from_counts`, :func:`multinomial_resample`, :func:`quantile_bins`, ...) and the
+one interval rule (:func:`proportion_interval`: exact intervals for rates;
+:func:`percentile_interval`: the bootstrap for everything else) are shared with the
+fairness audit.
 """
 
 from riskmodels.metrics._counts import (
@@ -16,6 +18,7 @@ from riskmodels.metrics._counts import (
     quantile_bins,
     safe_ratio,
 )
+from riskmodels.metrics._intervals import percentile_interval, proportion_interval
 from riskmodels.metrics._performance import (
     average_precision,
     brier,
@@ -48,7 +51,9 @@ __all__ = [
     "exact_bins",
     "multinomial_resample",
     "oe_ratio",
+    "percentile_interval",
     "performance_report",
+    "proportion_interval",
     "quantile_bins",
     "reliability_curve",
     "roc_auc",

@@ -32,6 +32,7 @@ import numpy as np
 from riskmodels.metrics._counts import (
     auc_from_counts,
     multinomial_resample,
+    quantile_bin_of_cells,
     quantile_bins,
     safe_ratio,
 )
@@ -41,7 +42,6 @@ from riskmodels.metrics._performance import (
     _confusion_rates,
     _logistic_fit,
     _logit,
-    _quantile_bin_of_cells,
     _uniform_bin,
 )
 
@@ -52,7 +52,6 @@ __all__ = [
     "CellTable",
     "bootstrap_replicates",
     "build_cell_table",
-    "percentile_interval",
     "replicate_metrics",
 ]
 
@@ -175,7 +174,7 @@ def _ece_quantile(table: CellTable, pos: np.ndarray, neg: np.ndarray, diff: np.n
     counts, as the point estimate would be on the resampled rows."""
     n_rep = pos.shape[0]
     b = table.n_ece_bins
-    qbin = _quantile_bin_of_cells(pos + neg, b)
+    qbin = quantile_bin_of_cells(pos + neg, b)
     flat = (np.arange(n_rep)[:, None] * b + qbin).ravel()
     per_bin = np.bincount(flat, weights=diff.ravel(), minlength=n_rep * b).reshape(n_rep, b)
     return np.abs(per_bin).sum(axis=1)
@@ -292,19 +291,3 @@ def bootstrap_replicates(
         for name in names:
             parts[name].append(reps[name])
     return {name: np.concatenate(parts[name]) if parts[name] else np.empty(0) for name in names}
-
-
-def percentile_interval(replicates: np.ndarray, confidence: float) -> tuple[float, float]:
-    """Percentile bootstrap interval at ``confidence``.
-
-    Replicates where the metric is undefined (NaN) are left out, but when they are more
-    than ``1 - confidence`` of all replicates the tails are not trustworthy and the interval
-    is ``(nan, nan)``.
-    """
-    replicates = np.asarray(replicates, dtype=float)
-    defined = replicates[np.isfinite(replicates)]
-    if replicates.size == 0 or defined.size < confidence * replicates.size:
-        return np.nan, np.nan
-    alpha = 1.0 - confidence
-    lo, hi = np.quantile(defined, [alpha / 2.0, 1.0 - alpha / 2.0])
-    return float(lo), float(hi)

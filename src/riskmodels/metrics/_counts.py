@@ -21,7 +21,9 @@ __all__ = [
     "auc_from_counts",
     "exact_bins",
     "multinomial_resample",
+    "quantile_bin_of_cells",
     "quantile_bins",
+    "quantile_first_rows",
     "safe_ratio",
 ]
 
@@ -78,13 +80,80 @@ def exact_bins(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return inverse.ravel(), values
 
 
+def quantile_bin_of_cells(counts: np.ndarray, n_bins: int) -> np.ndarray:
+    """Equal-mass bin of each ordered cell: the package's one quantile-bin rule.
+
+    Rank the rows by score; a cell (one distinct score, or any run of rows that must stay
+    together) whose cumulative count is ``c`` out of ``n`` goes to the bin of its *last*
+    row, ``min((c - 1) * n_bins // n, n_bins - 1)``. A cell therefore never straddles a bin
+    edge, and a bin is empty when one cell holds more than ``n / n_bins`` rows.
+    :func:`quantile_bins`, :func:`riskmodels.metrics.ece` with ``strategy="quantile"``, its
+    bootstrap replicates and the fairness audit's score bins all use this rule
+    (the audit through :func:`quantile_first_rows`, the same rule read from the rows).
+
+    Parameters
+    ----------
+    counts : ndarray of int, shape (..., n_cells)
+        Rows per ascending cell; leading axes (e.g. bootstrap replicates) are independent
+        and may have different totals.
+    n_bins : int
+
+    Returns
+    -------
+    ndarray of int64, same shape as ``counts``
+        Non-decreasing along the last axis.
+
+    Examples
+    --------
+    >>> quantile_bin_of_cells(np.array([1, 1, 5, 1]), 4).tolist()
+    [0, 0, 3, 3]
+    """
+    cum = np.cumsum(np.asarray(counts, dtype=np.int64), axis=-1)
+    total = np.maximum(cum[..., -1:], 1)
+    return np.clip((cum - 1) * n_bins // total, 0, n_bins - 1)
+
+
+def quantile_first_rows(n_rows: int, n_bins: int) -> np.ndarray:
+    """The rule of :func:`quantile_bin_of_cells` read from rows sorted by score.
+
+    A cell whose last row (0-based) is ``r`` lies in bin ``floor(r * n_bins / n_rows)``,
+    so bin ``k`` (``k = 1 .. n_bins - 1``) starts with the cell that holds row
+    ``ceil(k * n_rows / n_bins)``; bins that come out empty simply merge. A sorted scan
+    finds the bin edges with ``n_bins - 1`` look-ups instead of labelling every row.
+
+    Returns
+    -------
+    ndarray of int64, shape (n_bins - 1,)
+        Non-decreasing row positions (``n_rows`` can appear when bins are empty).
+
+    Examples
+    --------
+    >>> quantile_first_rows(8, 4).tolist()  # rows 0-1, 2-3, 4-5, 6-7
+    [2, 4, 6]
+    >>> quantile_first_rows(5, 2).tolist()  # bin 1 starts at row 3: row 2 ends bin 0
+    [3]
+    """
+    k = np.arange(1, n_bins, dtype=np.int64)
+    return -(-k * np.int64(n_rows) // n_bins)
+
+
 def quantile_bins(scores: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
     """At most ``n_bins`` ordered bins with roughly equal mass.
 
-    Ties never straddle a bin edge (edges are distinct score values), so binning only
-    merges neighbouring scores; the binned AUC differs from the exact one only by pairs
-    that fall in the same bin and are counted as half-ties. Returns
-    ``(bin_index_per_row, upper_edge_per_bin)``.
+    Each distinct score is a cell of :func:`quantile_bin_of_cells`: ties never straddle a
+    bin edge (edges are distinct score values), so binning only merges neighbouring scores;
+    the binned AUC differs from the exact one only by pairs that fall in the same bin and
+    are counted as half-ties. Empty bins are dropped and the rest renumbered from 0.
+
+    Returns
+    -------
+    (bin_index_per_row, upper_edge_per_bin)
+
+    Examples
+    --------
+    >>> index, upper = quantile_bins(np.array([0.1, 0.2, 0.2, 0.3, 0.9, 0.9]), 3)
+    >>> index.tolist(), upper.tolist()
+    ([0, 1, 1, 1, 2, 2], [0.1, 0.3, 0.9])
     """
     scores = np.asarray(scores, dtype=float)
     values, inverse = np.unique(scores, return_inverse=True)
@@ -92,18 +161,13 @@ def quantile_bins(scores: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarr
     if values.size <= n_bins:
         return inverse, values
     counts = np.bincount(inverse, minlength=values.size)
-    cum = np.cumsum(counts)
-    # distinct value k goes to the bin its cumulative mass falls in
-    value_bin = np.minimum((cum - 1) * n_bins // cum[-1], n_bins - 1)
-    used, value_bin = np.unique(value_bin, return_inverse=True)
+    used, value_bin = np.unique(quantile_bin_of_cells(counts, n_bins), return_inverse=True)
     upper = np.full(used.size, -np.inf)
     np.maximum.at(upper, value_bin, values)
     return value_bin[inverse], upper
 
 
-def multinomial_resample(
-    counts: np.ndarray, n_boot: int, rng: np.random.Generator, *, chunk: int | None = None
-) -> np.ndarray:
+def multinomial_resample(counts: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
     """Bootstrap a count table: ``n_boot`` multinomial draws of ``counts.sum()`` rows.
 
     A row bootstrap of n rows is exactly a multinomial draw over the cells of the table
@@ -133,9 +197,7 @@ def multinomial_resample(
     table = counts[None, :] if squeeze else counts
     totals = table.sum(axis=1)
     pvals = safe_ratio(table, totals[:, None])
-    pvals = np.where(np.isnan(pvals), 0.0, pvals)
-    out = np.zeros((n_boot, *table.shape), dtype=np.int64)
-    for s in range(table.shape[0]):  # strata are few (groups); replicates are vectorised
-        if totals[s] > 0:
-            out[:, s, :] = rng.multinomial(totals[s], pvals[s], size=n_boot)
+    pvals = np.where(np.isnan(pvals), 0.0, pvals)  # an empty stratum draws 0 rows
+    # one call for every stratum: numpy broadcasts the sizes and probabilities
+    out = rng.multinomial(totals, pvals, size=(n_boot, table.shape[0]))
     return out[:, 0, :] if squeeze else out

@@ -2,7 +2,7 @@
 
 Every function here validates its input, then computes its metric exactly from the rows
 (through one table of counts per distinct score; no binning). The count-level kernels
-(``_ap_from_counts``, ``_logistic_fit``, ``_quantile_bin_of_cells``) are vectorised over
+(``_ap_from_counts``, ``_logistic_fit``) are vectorised over
 leading axes so the bootstrap in :mod:`riskmodels.metrics._bootstrap` reuses them for all
 replicates at once.
 
@@ -30,7 +30,7 @@ from numpy.typing import ArrayLike
 from scipy.special import logit
 
 from riskmodels.errors import Problem, SchemaError
-from riskmodels.metrics._counts import auc_from_counts, safe_ratio
+from riskmodels.metrics._counts import auc_from_counts, quantile_bin_of_cells, safe_ratio
 
 __all__ = [
     "BOTH_CLASS_METRICS",
@@ -267,20 +267,6 @@ def _ap_from_counts(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
     return safe_ratio(np.sum(pos * precision, axis=-1), pos.sum(axis=-1))
 
 
-def _quantile_bin_of_cells(counts: np.ndarray, n_bins: int) -> np.ndarray:
-    """Equal-mass bin of each ordered cell, vectorised over leading axes.
-
-    A cell (a distinct score) whose cumulative count is ``c`` out of ``n`` goes to bin
-    ``min((c - 1) * n_bins // n, n_bins - 1)``: the bin of its last row when rows are
-    ranked by score. Ties never straddle a bin edge; bins can be empty when one score
-    holds more than ``n / n_bins`` rows. The same rule as
-    :func:`riskmodels.metrics.quantile_bins`, extended to weighted counts.
-    """
-    cum = np.cumsum(np.asarray(counts, dtype=np.int64), axis=-1)
-    total = np.maximum(cum[..., -1:], 1)
-    return np.clip((cum - 1) * n_bins // total, 0, n_bins - 1)
-
-
 def _uniform_bin(p: np.ndarray, n_bins: int) -> np.ndarray:
     """Equal-width bin on [0, 1]: bin k holds ``edges[k] <= p < edges[k + 1]`` with
     ``edges = np.linspace(0, 1, n_bins + 1)``; the last bin also holds ``p == 1``."""
@@ -437,7 +423,7 @@ def _bin_rows(rows: _Rows, n_bins: int, strategy: str) -> np.ndarray:
     if strategy == "uniform":
         return _uniform_bin(rows.p, n_bins)
     _, inverse, pos, neg = rows.distinct
-    return _quantile_bin_of_cells(pos + neg, n_bins)[inverse]
+    return quantile_bin_of_cells(pos + neg, n_bins)[inverse]
 
 
 def _binned_sums(rows: _Rows, n_bins: int, strategy: str) -> tuple[np.ndarray, ...]:

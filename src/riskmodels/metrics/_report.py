@@ -14,10 +14,15 @@ from riskmodels.errors import Problem, SchemaError
 from riskmodels.metrics._bootstrap import (
     EXACT_MAX_DISTINCT,
     N_SCORE_BINS,
+    RATE_METRICS,
     bootstrap_replicates,
     build_cell_table,
-    percentile_interval,
     replicate_metrics,
+)
+from riskmodels.metrics._intervals import (
+    PROPORTION_METHOD,
+    percentile_interval,
+    proportion_interval,
 )
 from riskmodels.metrics._performance import (
     BOTH_CLASS_METRICS,
@@ -107,7 +112,11 @@ class Estimate:
         The point estimate, computed exactly; NaN unless ``status == "ok"`` (or the fit
         did not exist, see the metric).
     lo, hi : float
-        Percentile bootstrap interval; NaN when not computed (``n_boot=0``) or undefined.
+        The confidence interval, by the package's one rule
+        (:mod:`riskmodels.metrics._intervals`): for a rate, the exact (Clopper-Pearson)
+        interval from its counts, never zero-width; for any other measure, the percentile
+        bootstrap interval, NaN when not computed (``n_boot=0``) or when more than
+        ``1 - confidence`` of the replicates leave the measure undefined.
     n : int
         Rows in the metric's denominator (all rows; events for TPR; selected rows for PPV).
     status : {"ok", "insufficient_evidence", "not_probabilities"}
@@ -344,16 +353,17 @@ def _check_bootstrap_args(n_boot: Any, confidence: Any, func: str) -> None:
 
 
 def _ci_method(n_boot: int, confidence: float, exact: bool) -> str:
+    rates = f"{confidence:.0%} intervals: rates (TPR, FPR, PPV, ...) by the {PROPORTION_METHOD}"
     if n_boot == 0:
-        return "no confidence intervals (n_boot=0)"
+        return f"{rates}; no bootstrap for the other metrics (n_boot=0); point estimates exact"
     cells = (
         "one cell per distinct score and label (exact row bootstrap)"
         if exact
         else f"{N_SCORE_BINS} equal-mass score bins x label (binned row bootstrap)"
     )
     return (
-        f"{confidence:.0%} percentile bootstrap, {n_boot} replicates drawn as multinomials "
-        f"over {cells}; point estimates exact"
+        f"{rates}; other metrics by the percentile bootstrap, {n_boot} replicates drawn as "
+        f"multinomials over {cells}; point estimates exact"
     )
 
 
@@ -394,9 +404,13 @@ def performance_report(
 ) -> PerformanceReport:
     """Discrimination, calibration and threshold metrics, each with a bootstrap CI.
 
-    Point estimates are exact (see :func:`roc_auc`, :func:`ece`, ...). Intervals are
-    percentile intervals of an ordinary (unstratified, n fixed) row bootstrap, drawn as
-    multinomials over a score-bin x label count table: exact with at most 2048 distinct
+    Point estimates are exact (see :func:`roc_auc`, :func:`ece`, ...). The rates at the
+    threshold (``tpr``, ``fpr``, ``fnr``, ``tnr``, ``ppv``, ``npv``, ``selection_rate``,
+    ``accuracy``) get the exact (Clopper-Pearson) interval of their counts, with or without
+    a bootstrap: it never claims certainty (0 false positives out of 88 reads
+    [0, 0.041], not [0, 0]) and covers at least nominally at any size. The other metrics
+    get percentile intervals of an ordinary (unstratified, n fixed) row bootstrap, drawn
+    as multinomials over a score-bin x label count table: exact with at most 2048 distinct
     scores, otherwise over 2048 equal-mass score bins (see ``ci_method``). A replicate
     where a metric is undefined is left out; if more than ``1 - confidence`` of them are,
     the interval is NaN.
@@ -415,7 +429,7 @@ def performance_report(
     threshold : float
         Predicted positive iff ``y_prob >= threshold``.
     n_boot : int, default 1000
-        Bootstrap replicates; 0 for no intervals.
+        Bootstrap replicates; 0 for no bootstrap intervals (rates keep their exact ones).
     confidence : float, default 0.95
     random_state : None, int or numpy.random.Generator
 
@@ -472,19 +486,40 @@ def performance_report(
         "npv": tn + fn,
     }
 
-    # only metrics that will be reported need replicates
+    # rates have exact intervals from their counts; only the other reported metrics need
+    # bootstrap replicates
+    numerators = {
+        "tpr": tp,
+        "fnr": fn,
+        "fpr": fp,
+        "tnr": tn,
+        "ppv": tp,
+        "npv": tn,
+        "selection_rate": tp + fp,
+        "accuracy": tp + tn,
+    }
+    rate_names = list(numerators)
+    rate_lo, rate_hi = proportion_interval(
+        [numerators[k] for k in rate_names],
+        [denominators.get(k, n) for k in rate_names],
+        confidence,
+    )
+    intervals = {k: (math.nan, math.nan) for k in REPORT_METRICS}
+    intervals.update(
+        {k: (float(a), float(b)) for k, a, b in zip(rate_names, rate_lo, rate_hi, strict=True)}
+    )
     wanted = [
         k
         for k in REPORT_METRICS
-        if not (k in CALIBRATION_METRICS and not is_prob)
+        if k not in RATE_METRICS
+        and not (k in CALIBRATION_METRICS and not is_prob)
         and not (k in BOTH_CLASS_METRICS and not rows.both_classes)
         and not math.isnan(point[k])
     ]
-    intervals = {k: (math.nan, math.nan) for k in REPORT_METRICS}
     exact = rows.distinct[0].size <= EXACT_MAX_DISTINCT
     if n_boot > 0 and wanted:
         table = build_cell_table(
-            rows.y, rows.p, threshold=threshold, n_ece_bins=REPORT_ECE_BINS if is_prob else None
+            rows.y, rows.p, threshold=None, n_ece_bins=REPORT_ECE_BINS if is_prob else None
         )
         exact = table.exact
         start = (0.0, 1.0)
@@ -502,7 +537,9 @@ def performance_report(
                     float(full["calibration_slope"][0]),
                 )
         reps = bootstrap_replicates(table, wanted, n_boot, rng, calibration_start=start)
-        intervals.update({k: percentile_interval(v, confidence) for k, v in reps.items()})
+        for k, v in reps.items():
+            lo, hi = percentile_interval(v, confidence)
+            intervals[k] = (float(lo), float(hi))
 
     metrics = {
         k: _estimate(k, point[k], intervals[k], denominators.get(k, n), rows)
@@ -582,5 +619,6 @@ def roc_auc_ci(
     if n_boot > 0 and rows.both_classes:
         table = build_cell_table(rows.y, rows.p)
         reps = bootstrap_replicates(table, ["auc"], n_boot, rng)["auc"]
-        ci = percentile_interval(reps, float(confidence))
+        lo, hi = percentile_interval(reps, float(confidence))
+        ci = (float(lo), float(hi))
     return _estimate("auc", value, ci, len(rows.p), rows)
