@@ -32,6 +32,7 @@ from riskmodels.fairness._audit import (
 )
 from riskmodels.fairness._engine import CALIBRATION_BINS, METRICS, N_SCORE_BINS
 from riskmodels.fairness._mitigate import CONSTRAINTS, METHODS, MitigatedModel, mitigate
+from riskmodels.fairness._ordinal import outcomes_by_score
 from riskmodels.fairness._plots import ErrorRateDisplay, GroupCalibrationDisplay
 from riskmodels.fairness._proxy import N_QUANTILES, ProxyScan, cramers_v, proxy_scan
 
@@ -55,5 +56,6 @@ __all__ = [
     "audit",
     "cramers_v",
     "mitigate",
+    "outcomes_by_score",
     "proxy_scan",
 ]
