@@ -699,3 +699,19 @@ def test_no_zero_width_interval_for_an_uncertain_rate(data):
     assert (d.loc[check, "difference_lo"] < d.loc[check, "difference_hi"]).all()
     ratio = d["metric"].isin(rates) & (d["group"] != d["reference"]) & d["ratio_lo"].notna()
     assert (d.loc[ratio, "ratio_lo"] < d.loc[ratio, "ratio_hi"]).all()
+
+
+def test_one_group_audit_and_performance_report_agree_on_every_rate():
+    """One rule for one question: the same rates get the same intervals from the audit
+    (one group) and from riskmodels.metrics.performance_report."""
+    from riskmodels.metrics import performance_report
+
+    _, y, score = _random(700, 23, p_pos=0.1)
+    a = audit(y, score, pd.Series(["all"] * 700), threshold=0.6, n_boot=0)
+    r = performance_report(y, score, threshold=0.6, n_boot=0)
+    row = a.by_group.iloc[0]
+    for m in ("selection_rate", "tpr", "fpr", "fnr", "tnr", "ppv", "npv"):
+        e = r.metrics[m]
+        assert (row[m], row[f"{m}_lo"], row[f"{m}_hi"]) == pytest.approx(
+            (e.value, e.lo, e.hi), abs=1e-12
+        ), m
