@@ -112,7 +112,7 @@ def demo(
         model = rm.RiskModel(spec, estimator="hgb", random_state=seed).fit(train)
         console.print(f"fitted {model!r} in {model.fit_times_['total_seconds']:.1f} s")
         evidence = model.assess(test, n_boot=n_boot)
-        table = Table(title=f"Held-out performance (95% bootstrap CI, {n_boot} replicates)")
+        table = Table(title=f"Held-out performance (95% CI: bootstrap, {n_boot} replicates)")
         for col in ("metric", "HGB model", f"baseline ({', '.join(evidence.baseline_features)})"):
             table.add_column(col)
         for m in ("auc", "brier_skill", "calibration_slope", "calibration_intercept"):

@@ -253,7 +253,7 @@ def fairness_figure(
         f"{attribute}, with {level}% confidence intervals.",
         caption=f"By {attribute}: share of people flagged, share of incidents flagged (true "
         f"positive rate) and share of people without an incident flagged (false positive "
-        f"rate), with {level}% bootstrap intervals. Squares mark the reference group; grey "
+        f"rate), with {level}% exact intervals. Squares mark the reference group; grey "
         f"marks groups too small to judge; withheld values are not drawn.",
         width=7.5,
         height=height,

@@ -40,6 +40,7 @@ from riskmodels.fairness._groups import (
 from riskmodels.fairness._serial import frame_from_payload, frame_to_payload
 from riskmodels.metrics._counts import safe_ratio
 from riskmodels.metrics._intervals import (
+    oe_interval,
     percentile_interval,
     proportion_interval,
     rate_contrast_bounds,
@@ -830,6 +831,11 @@ def _by_group_columns(
         confidence,
     )
     bounds.update({m: (rate_lo[j], rate_hi[j]) for j, m in enumerate(RATE_METRICS)})
+    if probabilities and "cal_expected" in point:
+        # O/E: the exact Poisson interval the group calibration gate judges, so the card
+        # and the gate show one interval (metrics/_intervals.py)
+        expected = np.asarray(point["cal_expected"], dtype=float).sum(axis=-1)
+        bounds["oe_ratio"] = oe_interval(result["n_pos"], expected, confidence)
     for m in METRICS:
         cols[m] = point[m]
         cols[f"{m}_lo"], cols[f"{m}_hi"] = bounds[m]

@@ -9,6 +9,10 @@
   intercept, differences and ratios between groups): the percentile interval of the
   count-table bootstrap, :func:`percentile_interval`, with one rule for replicates in which
   the measure is undefined.
+* **Observed / expected events** (O/E, calibration-in-the-large) of a group with
+  probability scores: the exact Poisson (Garwood) interval of the observed count divided by
+  the expected count, :func:`oe_interval` (conservative, since a sum of Bernoulli
+  variables varies less than a Poisson one with the same mean).
 * **Differences and ratios of two groups' rates** where every bootstrap replicate is equal
   (both groups at 0, or both at 1: the percentile interval would claim certainty):
   :func:`rate_contrast_bounds`, the range allowed by both groups' exact intervals.
@@ -35,6 +39,7 @@ from riskmodels.metrics._counts import safe_ratio
 
 __all__ = [
     "PROPORTION_METHOD",
+    "oe_interval",
     "percentile_interval",
     "proportion_interval",
     "rate_contrast_bounds",
@@ -177,3 +182,39 @@ def rate_contrast_bounds(
         "ratio_lo": safe_ratio(lo, hi_ref),
         "ratio_hi": np.where((lo_ref == 0) & (hi > 0), np.inf, safe_ratio(hi, lo_ref)),
     }
+
+
+def oe_interval(
+    observed: np.ndarray, expected: np.ndarray, confidence: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact Poisson (Garwood) confidence interval of observed/expected events.
+
+    Parameters
+    ----------
+    observed : array of int
+        Events observed in each group.
+    expected : array of float
+        Events expected in each group: the sum of its calibrated scores.
+    confidence : float, default 0.95
+
+    Returns
+    -------
+    (lo, hi) : arrays
+        Bounds of O/E; NaN where ``expected`` is not positive.
+
+    Examples
+    --------
+    >>> lo, hi = oe_interval(np.array([0, 20, 70]), np.array([5.0, 20.0, 100.0]))
+    >>> np.round(lo, 3).tolist(), np.round(hi, 3).tolist()
+    ([0.0, 0.611, 0.546], [0.738, 1.544, 0.884])
+    """
+    from scipy.stats import chi2
+
+    o = np.asarray(observed, dtype=float)
+    e = np.asarray(expected, dtype=float)
+    alpha = 1.0 - confidence
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lo = np.where(o > 0, chi2.ppf(alpha / 2, 2 * o) / 2, 0.0)
+        hi = chi2.ppf(1 - alpha / 2, 2 * o + 2) / 2
+        bad = ~(e > 0)
+        return np.where(bad, np.nan, lo / e), np.where(bad, np.nan, hi / e)

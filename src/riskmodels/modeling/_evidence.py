@@ -46,7 +46,8 @@ HEADLINE = (
 class Evidence:
     """Performance, fairness, proxies and explanations of one model on held-out data.
 
-    Built by ``RiskModel.assess``. Every estimate carries its n and a bootstrap CI; an
+    Built by ``RiskModel.assess``. Every estimate carries its n and a CI (exact for rates,
+    bootstrap for AUC, calibration measures and gaps, DeLong for the AUC gain); an
     undefined estimate is NaN with a status, never 0. Serialises to JSON losslessly
     (:meth:`to_json` / :meth:`from_json`).
     """
@@ -205,7 +206,8 @@ class Evidence:
             f"(version {html.escape(self.model_version)})</h4>"
             f"<p>n = {self.n:,} ({self.n_events:,} events, {self.n_nonevents:,} "
             f"non-events); split: {html.escape(str(self.split.get('method')))}; "
-            f"threshold {self.threshold:.3f}; {pct}% bootstrap CIs "
+            f"threshold {self.threshold:.3f}; {pct}% CIs (exact for rates, bootstrap "
+            "otherwise) "
             f"({self.n_boot} replicates).</p>"
             f"<table><thead><tr><th>metric</th><th>model</th><th>baseline "
             f"({html.escape(', '.join(self.baseline_features))})</th><th>status</th>"

@@ -25,43 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from riskmodels.metrics._intervals import oe_interval
+
 __all__ = ["debiased_ece", "oe_gate_status", "oe_interval"]
-
-
-def oe_interval(
-    observed: np.ndarray, expected: np.ndarray, confidence: float = 0.95
-) -> tuple[np.ndarray, np.ndarray]:
-    """Exact Poisson (Garwood) confidence interval of observed/expected events.
-
-    Parameters
-    ----------
-    observed : array of int
-        Events observed in each group.
-    expected : array of float
-        Events expected in each group: the sum of its calibrated scores.
-    confidence : float, default 0.95
-
-    Returns
-    -------
-    (lo, hi) : arrays
-        Bounds of O/E; NaN where ``expected`` is not positive.
-
-    Examples
-    --------
-    >>> lo, hi = oe_interval(np.array([0, 20, 70]), np.array([5.0, 20.0, 100.0]))
-    >>> np.round(lo, 3).tolist(), np.round(hi, 3).tolist()
-    ([0.0, 0.611, 0.546], [0.738, 1.544, 0.884])
-    """
-    from scipy.stats import chi2
-
-    o = np.asarray(observed, dtype=float)
-    e = np.asarray(expected, dtype=float)
-    alpha = 1.0 - confidence
-    with np.errstate(invalid="ignore", divide="ignore"):
-        lo = np.where(o > 0, chi2.ppf(alpha / 2, 2 * o) / 2, 0.0)
-        hi = chi2.ppf(1 - alpha / 2, 2 * o + 2) / 2
-        bad = ~(e > 0)
-        return np.where(bad, np.nan, lo / e), np.where(bad, np.nan, hi / e)
 
 
 def oe_gate_status(

@@ -408,7 +408,8 @@ def _gap_gate(policy: Policy, audit: Any, bg: pd.DataFrame, metric: str) -> Gate
             "insufficient_evidence",
             NAN,
             bound,
-            f"The {label} gaps have no confidence intervals (n_boot=0?).",
+            f"The {label} gaps have no confidence intervals (no bootstrap, n_boot=0, or too "
+            "many replicates in which a gap is undefined).",
         )
     beyond_ci = (lo > bound_v) | (hi < -bound_v)
     # report the comparison that decides the status: a CI breach first, else the largest gap
