@@ -101,7 +101,9 @@ def test_phrases_read_like_the_spec_and_the_persons_values():
 def test_binary_no_and_decimals():
     contributions = [[0.5, 0.0, 0.0, 0.1, 0.0]] * 3
     table = _explanations(contributions, VALUES).reasons(k=2)
-    assert table["reason_1"].tolist()[1] == "Current suicidal ideation: no (raises risk)"
+    # the person without ideation is not told that its absence raises their risk
+    assert table["reason_1"].tolist()[1].startswith("Screening score")
+    assert "ideation: no" not in " ".join(table.iloc[:, 1:].stack().dropna())
     assert table["reason_2"].tolist()[0] == "Screening score: 2.35 (raises risk)"
 
 
@@ -147,7 +149,10 @@ def test_reasons_are_the_largest_positive_contributions_in_order(contributions, 
     description = {f.name: f.description for f in SPEC.features}
     for i in range(n):
         row = contributions[i, :4]  # the protected age_band is excluded
-        order = [NAMES[j] for j in np.argsort(-row, kind="stable") if row[j] > 0][:k]
+        # a binary factor the person does not have is never a reason
+        eligible = [row[j] > 0 and not (NAMES[j] == "ideation" and values["ideation"][i] == 0)
+                    for j in range(4)]  # fmt: skip
+        order = [NAMES[j] for j in np.argsort(-row, kind="stable") if eligible[j]][:k]
         got = table.iloc[i, 1:].dropna().tolist()
         assert [g.split(":")[0] for g in got] == [description[f] for f in order]
 
@@ -178,3 +183,31 @@ def test_real_model_reasons_use_descriptions_and_never_protected_attributes():
     expected = [spec.feature(f).description for f in top[has]]
     assert table.loc[has, "reason_1"].str.split(":").str[0].tolist() == expected
     assert (ex.contributions.max(axis=1)[~has] <= 0).all()
+
+
+def test_the_absence_of_a_factor_is_never_a_reason():
+    import numpy as np
+    import pandas as pd
+
+    from riskmodels.data import DatasetSpec, FeatureSpec
+    from riskmodels.explain._reasons import top_reasons
+
+    spec = DatasetSpec(
+        name="d",
+        target="y",
+        target_description="event",
+        id="i",
+        features=[
+            FeatureSpec(name="violence", kind="binary", description="Previous violence in prison"),
+            FeatureSpec(
+                name="days", kind="numeric", description="Days in segregation", unit="days"
+            ),
+        ],
+    )
+    values = pd.DataFrame({"violence": [0, 1], "days": [14, 3]})
+    # the model scores "no violence" above average for both people (a negative coefficient)
+    contributions = np.array([[0.9, 0.2], [0.9, 0.2]])
+    first, second = top_reasons(contributions, values, spec, frozenset(), k=2)
+    assert first[0] == "Days in segregation: 14 days (raises risk)"
+    assert second[0] is None  # "Previous violence in prison: no (raises risk)" is not given
+    assert first[1] == "Previous violence in prison: yes (raises risk)"

@@ -96,22 +96,32 @@ def top_reasons(
 ) -> list[np.ndarray]:
     """The ``k`` largest positive contributions per row, as phrases (None where fewer).
 
+    A binary factor is cited only when the person has it (value 1): its absence never
+    "raises risk" in a reason, whatever its contribution.
+
     Protected attributes are never given as reasons, even when the spec lets one be a
     feature (with a written justification): they may shape a score, but a person is not
     told their risk is raised by who they are.
     """
     names = list(values.columns)
     protected = set(spec.protected_names)
+    features = {f.name: f for f in spec.features}
     scores = np.where(np.isnan(contributions), -np.inf, contributions).copy()
     for j, name in enumerate(names):
         if name in protected:
             scores[:, j] = -np.inf
+        elif name in features and features[name].kind == "binary":
+            # The absence of a factor is never a reason: "Previous violence in prison: no
+            # (raises risk)" reads as nonsense to staff, although a model may score it
+            # above the average person (a negative coefficient, or the baseline of the
+            # explainer). Only factors the person has are cited.
+            absent = pd.to_numeric(values[name], errors="coerce").to_numpy(dtype=float) == 0
+            scores[absent, j] = -np.inf
     n, p = scores.shape
     k_eff = min(k, p)
     # Stable sort on the negated scores: ties keep spec order, so output is deterministic.
     order = np.argsort(-scores, axis=1, kind="stable")[:, :k_eff]
     chosen = np.take_along_axis(scores, order, axis=1)
-    features = {f.name: f for f in spec.features}
     slots: list[np.ndarray] = []
     for r in range(k):
         out = np.full(n, None, dtype=object)
