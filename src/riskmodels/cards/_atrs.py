@@ -123,8 +123,10 @@ def build_atrs(card: dict[str, Any], ctx: CardContext) -> dict[str, Any]:
         },
         {
             "risk": "Automation bias: reviewers may defer to the score.",
-            "evidence": "The library records every reviewed decision; monitoring flags "
-            "reviewers who agree with the model in about 98% or more of 50 or more cases.",
+            "evidence": "Every risk list has columns in which the member of staff records "
+            "their decision, whether they agree with the flag, and why. riskmodels does not "
+            "read these records back or measure agreement: the owner must review them "
+            "(e.g. how often each reviewer simply agrees with the flag).",
         },
     ]
     if fr["small_groups"]:

@@ -859,7 +859,7 @@ def _limitations(
                 "title": "Evaluated on a later period",
                 "text": "Performance was measured on snapshots after the training period, the way "
                 "the model will be used. It can still fall as the population and practice change; "
-                "monitoring must check it.",
+                "the owner must check it on recent outcomes before each re-approval.",
             }
         )
     else:
