@@ -337,14 +337,20 @@ def _ci_rule(
                 "warn",
                 value,
                 bound,
-                f"{what} ({ci}): the whole CI is outside {bound}, but the policy "
+                f"{what} ({ci}): the whole CI breaks the bound ({bound}), but the policy "
                 f"prioritises {policy.fairness.criterion.replace('_', ' ')}; a "
                 "waiver must acknowledge the trade-off.",
                 lo,
                 hi,
             )
         return _gate(
-            name, "fail", value, bound, f"{what} ({ci}): the whole CI is outside {bound}.", lo, hi
+            name,
+            "fail",
+            value,
+            bound,
+            f"{what} ({ci}): the whole CI breaks the bound ({bound}).",
+            lo,
+            hi,
         )
     # Groups too small to assess are not judged here (fairness.group_adequacy lists them
     # and needs its own waiver); one tiny group must not hide what the others show.
@@ -359,7 +365,7 @@ def _ci_rule(
             "warn",
             value,
             bound,
-            f"{what} is outside {bound}, but its CI ({ci}) reaches inside: the "
+            f"{what} breaks the bound ({bound}), but its CI ({ci}) reaches inside it: the "
             "evidence can neither confirm nor rule out a breach." + also,
             lo,
             hi,
@@ -537,15 +543,17 @@ def _group_calibration_gates(policy: Policy, audit: Any, bg: pd.DataFrame) -> li
         elif worst == "fail":
             why = (
                 f"{what}: the interval excludes calibration (O/E = 1) and the ratio is "
-                f"outside {bound}."
+                f"outside the band {list(f.group_oe_ratio)}."
             )
         elif worst == "warn":
             why = (
-                f"{what} is outside {bound}, but the interval includes 1: the evidence cannot "
+                f"{what} is outside the band {list(f.group_oe_ratio)}, but the interval includes "
+                "1: the evidence cannot "
                 "tell this from chance."
             )
         else:
-            why = f"{what}; every adequate group meets {bound} or is consistent with 1."
+            band = list(f.group_oe_ratio)
+            why = f"{what}; every adequate group is inside the band {band} or consistent with 1."
         out.append(_gate(name, worst, ratio[i], bound, why + also, lo[i], hi[i]))
     # ---- ECE: descriptive, debiased; can at most warn
     name, bound = names[1], bounds[1]
