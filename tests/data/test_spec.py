@@ -211,3 +211,42 @@ def test_from_yaml_missing_file_and_bad_yaml(tmp_path):
 def test_non_dataframe_input():
     with pytest.raises(SchemaError, match="DataFrame"):
         make_spec().validate([[1, 2]])
+
+
+# --------------------------------------------------------------------------- batch column
+def test_batch_column_is_read_and_required():
+    spec = make_spec(batch="regime")
+    assert spec.batch == "regime"
+    # a feature already: listed once
+    assert spec.columns().count("regime") == 1
+    site = make_spec(batch="site")
+    assert site.columns(target=False, protected=False)[-1] == "site"
+    with pytest.raises(SchemaError) as info:
+        site.validate(make_frame(), require_target=False, require_protected=False)
+    assert "missing" in problem_for(info.value, "site")
+    site.validate(make_frame().assign(site="A"), require_target=False, require_protected=False)
+
+
+@pytest.mark.parametrize(
+    ("batch", "words"),
+    [
+        ("incident", "cannot also be the target"),
+        ("record_id", "cannot also be the id"),
+        ("snapshot_date", "cannot also be the time"),
+        ("person_id", "cannot also be the person"),
+        ("sex", "protected attribute"),
+        ("", "at least 1 character"),
+    ],
+)
+def test_batch_column_cannot_take_another_role(batch, words):
+    with pytest.raises(SchemaError, match=words):
+        make_spec(batch=batch)
+
+
+def test_batch_column_round_trips_through_yaml(tmp_path):
+    spec = make_spec(batch="regime")
+    text = spec.to_yaml(tmp_path / "spec.yaml")
+    assert "batch: regime" in text
+    assert rm.DatasetSpec.from_yaml(tmp_path / "spec.yaml") == spec
+    # a spec without one writes no key: files written before it existed are unchanged
+    assert "batch" not in make_spec().to_yaml()

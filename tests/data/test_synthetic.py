@@ -153,6 +153,8 @@ def test_frame_matches_its_spec(outcome):
         "violence": ["age", "previous_prison_violence"],
     }
     assert spec.baseline_features == expected_baseline[outcome]
+    # scoring batches are judged for drift within establishments
+    assert spec.batch == "establishment" and "establishment" in spec.feature_names
     for f in spec.features:
         assert f.description and f.description[0].isupper()
         if f.kind == "categorical":

@@ -103,6 +103,13 @@ class DatasetSpec(_Strict):
     Protected attributes are for auditing: listing one among ``features`` without a
     written ``justification`` is an error.
 
+    ``batch`` names the column that says which part of the population a row comes from
+    (e.g. ``establishment``). Scoring batches are then checked for drift against the
+    training rows of the same parts, so that a batch from one establishment is compared
+    with that establishment, not with the whole estate (see ``docs/data.md``). It may
+    be a feature; it cannot be the target, id, time or person column, nor a protected
+    attribute that is not a feature (those are not read at scoring).
+
     Examples
     --------
     >>> spec = DatasetSpec(
@@ -129,6 +136,7 @@ class DatasetSpec(_Strict):
     features: list[FeatureSpec] = Field(min_length=1)
     protected: list[ProtectedAttribute] = Field(default_factory=list)
     baseline_features: list[str] | None = None
+    batch: str | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _check(self) -> DatasetSpec:
@@ -152,6 +160,16 @@ class DatasetSpec(_Strict):
         for b in self.baseline_features or []:
             if b not in names:
                 problems.append(f"baseline feature {b!r} is not among the features")
+        if self.batch is not None:
+            role = next((r for r, col in roles.items() if col == self.batch), None)
+            if role is not None:
+                problems.append(f"the batch column {self.batch!r} cannot also be the {role}")
+            elif self.batch in self.protected_names and self.batch not in names:
+                problems.append(
+                    f"the batch column {self.batch!r} is a protected attribute, which is not "
+                    "read at scoring; name a column that says where a row comes from (e.g. "
+                    "establishment)"
+                )
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -187,6 +205,8 @@ class DatasetSpec(_Strict):
         if target:
             cols.append(self.target)
         cols += self.feature_names
+        if self.batch is not None and self.batch not in cols:
+            cols.append(self.batch)
         if protected:
             cols += [p for p in self.protected_names if p not in cols]
         return cols

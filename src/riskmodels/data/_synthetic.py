@@ -988,4 +988,7 @@ def _spec(
         features=features,
         protected=protected,
         baseline_features=baseline,
+        # a scoring batch usually comes from one or a few establishments, whose people
+        # differ (sex, age, sentence): drift is judged within establishments
+        batch="establishment",
     )

@@ -10,7 +10,7 @@ import platform
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -18,10 +18,14 @@ import pandas as pd
 from riskmodels import _clock
 from riskmodels._io import sha256_file
 from riskmodels._progress import Step, step
+from riskmodels.data._profile import DRIFT_STATUSES, BatchCounts, TrainingProfile, judge_drift
 from riskmodels.errors import PolicyViolation, Problem, RiskModelsError, SchemaError
 from riskmodels.release import Release, load_release
 from riskmodels.scoring._audit_log import append_entry, resolve_audit_log
 from riskmodels.scoring._risklist import DECISION_COLUMNS, STATUSES, RiskList
+
+if TYPE_CHECKING:
+    from riskmodels.policy import Policy
 
 __all__ = ["DriftReport", "score"]
 
@@ -31,9 +35,6 @@ REASONS = 3
 #: Rows of the batch used as the reference population of linear and model-agnostic
 #: explanations (the training data is not in a release: it is personal data).
 BACKGROUND_ROWS = 10_000
-#: Floor on bin shares, as in TrainingProfile.psi, so the PSI of counts summed over
-#: chunks equals the PSI of the whole batch.
-_EPS = 1e-4
 
 
 def _user() -> str:
@@ -170,17 +171,32 @@ def _source(frame: Any, columns: list[str], chunk_size: int) -> _Source:
 # ---------------------------------------------------------------------- drift
 @dataclass(frozen=True)
 class DriftReport:
-    """PSI of each feature of a batch against the training profile.
+    """Each feature of a batch against the population the batch should come from.
 
-    ``status`` per feature: ``stable`` (PSI < psi_warn), ``review`` (above psi_warn, or
-    above psi_refuse but within what chance gives for a batch this size), ``drifted``
-    (above psi_refuse and beyond chance).
+    ``reference`` names that population: the training data or, when the spec names a
+    ``batch`` column (e.g. ``establishment``), the training rows of the batch's values in
+    the batch's proportions (``TrainingProfile.compare``). Per feature: ``psi`` (the
+    population stability index), ``p_value`` (a Monte Carlo G test of the batch's bin
+    counts against the reference, valid at any batch size; NaN where PSI is below the
+    policy's ``psi_warn`` and the feature was not tested), ``change`` (what differs most,
+    in words) and ``status``:
+
+    * ``drifted``: significant after Holm's correction across features at the policy's
+      ``significance``, and PSI above ``psi_refuse``;
+    * ``review``: significant, and PSI at least ``psi_warn``;
+    * ``stable``: otherwise (the batch column itself is always stable: which
+      establishments a batch covers is the batch's choice, not a change).
     """
 
     psi: dict[str, float]
-    chance: dict[str, float]
+    p_value: dict[str, float]
     status: dict[str, str]
+    change: dict[str, str]
     n_rows: int
+    reference: str
+    significance: float
+    psi_refuse: float
+    batch_column: str | None = None
 
     @property
     def drifted(self) -> list[str]:
@@ -192,45 +208,83 @@ class DriftReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            f: {"psi": _r(self.psi[f]), "chance_level": _r(self.chance[f]), "status": s}
+            f: {
+                "psi": _r(self.psi[f]),
+                "p_value": _r(self.p_value[f]),
+                "status": s,
+                "change": self.change[f],
+            }
             for f, s in self.status.items()
         }
+
+    def refusal(self) -> str:
+        """Why the batch is refused and what to do, naming each drifted feature."""
+        changes = ", ".join(
+            f"{f} ({self.change[f]}; PSI {self.psi[f]:.2f}, p = {self.p_value[f]:.2g})"
+            for f in self.drifted
+        )
+        text = (
+            f"Scoring refused: this batch of {self.n_rows:,} rows differs from the "
+            "population the release was validated on, beyond chance (G tests, "
+            f"Holm-corrected, family-wise false-alarm rate {self.significance:g}) and beyond "
+            f"the policy's bound (PSI > {self.psi_refuse:g}), in {changes}. Compared with "
+            f"{self.reference}. What to do: check that this is the batch you meant to score "
+            "(a wrong extract, filter, date or unit, or values gone missing, show up like "
+            "this); if it is, the population has changed since training, and the model "
+            "must be re-validated on data from it and re-approved before it scores it."
+        )
+        if self.batch_column is None:
+            text += (
+                " If batches come from one part of the population at a time (e.g. one "
+                "establishment), name that column as the spec's `batch`: each batch is then "
+                "compared with the training rows of its own part."
+            )
+        return text
 
 
 def _r(x: float) -> float | None:
     return None if math.isnan(x) else round(float(x), 6)
 
 
-def _drift(counts: dict[str, np.ndarray], profile: Any, policy: Any) -> DriftReport:
-    from scipy.stats import chi2
-
+def _drift(tally: BatchCounts, profile: TrainingProfile, policy: Policy) -> DriftReport:
+    """Judge a batch's counts against the training profile by the policy's drift rule
+    (``riskmodels.data._profile.judge_drift``)."""
     d = policy.drift
-    psi, chance, status = {}, {}, {}
-    n_rows = 0
-    for name, prof in profile.features.items():
-        c = counts[name].astype(float)
-        n = c.sum()
-        n_rows = int(n)
-        expected = np.asarray([*prof.shares, 0.0])
-        if n == 0:
-            psi[name], chance[name], status[name] = math.nan, math.nan, "stable"
-            continue
-        a = np.maximum(c / n, _EPS)
-        e = np.maximum(expected, _EPS)
-        value = float(np.sum((a - e) * np.log(a / e)))
-        # PSI ~ chi2(k - 1) * (1/n + 1/N) under no drift (k bins with any mass)
-        k = int(((c > 0) | (expected > 0)).sum())
-        level = float(chi2.ppf(1 - d.significance, max(k - 1, 1))) * (
-            1 / n + 1 / max(profile.n_rows, 1)
+    comparison = profile.compare(tally)
+    judged = [f for f in comparison.features if f != comparison.exempt]
+    shifts = [comparison.features[f] for f in judged]
+    pvalues, codes = judge_drift(
+        np.array([[s.psi for s in shifts]], dtype=float).reshape(1, len(shifts)),
+        np.array([[s.g for s in shifts]], dtype=float).reshape(1, len(shifts)),
+        n=comparison.n_rows,
+        null=[s.null for s in shifts],
+        scale=comparison.scale,
+        psi_warn=d.psi_warn,
+        psi_refuse=d.psi_refuse,
+        significance=d.significance,
+    )
+    judged_at = {f: (float(pvalues[0, j]), int(codes[0, j])) for j, f in enumerate(judged)}
+    psi, p_value, status, change = {}, {}, {}, {}
+    for name, shift in comparison.features.items():
+        psi[name] = shift.psi
+        p_value[name], code = judged_at.get(name, (math.nan, 0))
+        status[name] = DRIFT_STATUSES[code]
+        change[name] = (
+            "the batch column: each of its values is compared with its own training rows"
+            if name == comparison.exempt
+            else shift.describe()
         )
-        psi[name], chance[name] = value, level
-        if value > d.psi_refuse and value > level:
-            status[name] = "drifted"
-        elif value >= d.psi_warn:
-            status[name] = "review"
-        else:
-            status[name] = "stable"
-    return DriftReport(psi=psi, chance=chance, status=status, n_rows=n_rows)
+    return DriftReport(
+        psi=psi,
+        p_value=p_value,
+        status=status,
+        change=change,
+        n_rows=comparison.n_rows,
+        reference=comparison.reference,
+        significance=d.significance,
+        psi_refuse=d.psi_refuse,
+        batch_column=comparison.exempt,
+    )
 
 
 # ---------------------------------------------------------------------- per row
@@ -255,29 +309,31 @@ def _category_index(prof: Any, values: pd.Series) -> np.ndarray:
     return idx
 
 
-def _scan(chunk: pd.DataFrame, profile: Any) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """One pass over a chunk: each feature's counts in its profile bins (exactly
-    ``FeatureProfile.bin_counts``) and which rows lie outside the training data."""
-    counts = {}
+def _scan(chunk: pd.DataFrame, profile: TrainingProfile) -> tuple[BatchCounts, np.ndarray]:
+    """One pass over a chunk: the drift counts (exactly ``TrainingProfile.count``) and
+    which rows lie outside the training data."""
+    bins, sums = {}, {}
     bad = np.zeros(len(chunk), dtype=bool)
     for name, prof in profile.features.items():
         s = chunk[name]
         miss = s.isna().to_numpy()
         if prof.kind == "numeric":
-            counts[name] = prof.bin_counts(s)
+            x = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
+            idx = prof.numeric_index(x, miss)
+            bins[name] = np.bincount(idx, minlength=len(prof.labels) + 1)
+            sums[name] = float(np.nansum(x))
             if prof.min is not None:
-                x = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
                 bad |= (x < prof.min) | (x > prof.max)
         else:
             idx = _category_index(prof, s)
             seen = np.bincount(idx[idx >= 0], minlength=len(prof.categories))
             unseen = idx == -1
-            counts[name] = np.concatenate([seen, [miss.sum()], [unseen.sum()]])
+            bins[name] = np.concatenate([seen, [miss.sum()], [unseen.sum()]])
             bad |= unseen
         if prof.missing_rate == 0:
             # a value training never lacked: the model's handling of it is a silent guess
             bad |= miss
-    return counts, bad
+    return BatchCounts(len(chunk), profile.group_rows(chunk), bins, sums), bad
 
 
 def _no_basis_words(sub: pd.DataFrame, profile: Any) -> np.ndarray:
@@ -389,14 +445,16 @@ def score(
     In order: (1) the release's files, approval and expiry are verified; (2) the purpose
     must be permitted by the release's policy; (3) the data must match the spec (the
     target and protected attributes are not needed, and protected attributes are not
-    read from a Parquet file); (4) each feature's PSI against the training profile is
-    checked and a drifted batch is refused (or flagged, if the policy says
-    ``on_drift: flag``); (5) a row outside the training data (a value outside the
-    training range, an unseen category, a missing value training never had) gets no
-    score and status ``insufficient_basis`` with the reason; (6) the rest are scored,
-    banded, ranked and (per ``explain``) given reasons; (7) one entry is appended to the
-    site's audit log. A refusal scores nobody and is logged too (who, when, purpose, why).
-    Time is the system clock's: no caller can claim another.
+    read from a Parquet file); (4) each feature is compared with the population the
+    batch should come from (the training data, or the training rows of the batch's
+    values of the spec's ``batch`` column) and a batch that differs beyond chance and
+    beyond the policy's PSI bound is refused (or flagged, if the policy says
+    ``on_drift: flag``; see :class:`DriftReport`); (5) a row outside the training data
+    (a value outside the training range, an unseen category, a missing value training
+    never had) gets no score and status ``insufficient_basis`` with the reason; (6) the
+    rest are scored, banded, ranked and (per ``explain``) given reasons; (7) one entry is
+    appended to the site's audit log. A refusal scores nobody and is logged too (who,
+    when, purpose, why). Time is the system clock's: no caller can claim another.
 
     Parameters
     ----------
@@ -541,33 +599,17 @@ def _score(
     source = _source(frame, columns, chunk_size)
     source.validate(spec)
 
-    counts = {
-        name: np.zeros(
-            len(p.edges) + 3 if p.kind == "numeric" else len(p.categories) + 2, dtype=np.int64
-        )
-        for name, p in profile.features.items()
-    }
     # first pass: drift counts and each row's basis (one byte per row is kept)
     progress.stage(f"drift and basis checks on {source.n_rows:,} rows")
+    tally = profile.empty_counts()
     outside = []
     for chunk in source.chunks():
-        delta, bad = _scan(chunk, profile)
-        for name in counts:
-            counts[name] += delta[name]
+        part, bad = _scan(chunk, profile)
+        tally += part
         outside.append(bad)
-    drift = _drift(counts, profile, policy)
+    drift = _drift(tally, profile, policy)
     if drift.drifted and policy.drift.on_drift == "refuse":
-        detail = ", ".join(
-            f"{f} (PSI {drift.psi[f]:.3f}, chance level {drift.chance[f]:.3f})"
-            for f in drift.drifted
-        )
-        raise PolicyViolation(
-            f"Scoring refused: the batch differs from the training data beyond the policy's "
-            f"bound (PSI > {policy.drift.psi_refuse}) in {detail}. The release was not "
-            "validated on this population; investigate the change, and re-validate and "
-            "re-approve the model before scoring it.",
-            purpose=purpose,
-        )
+        raise PolicyViolation(drift.refusal(), purpose=purpose)
 
     ids, times, scores, basis, reasons = [], [], [], [], []
     threshold = release.threshold
@@ -679,6 +721,7 @@ def _score(
         "counts": counts_,
         "drift": drift.to_dict(),
         "drift_flagged": drift.drifted,
+        "drift_reference": drift.reference,
         "input": source.name,
         "input_sha256": source.sha256,
         "output_sha256": output_sha,
@@ -687,9 +730,10 @@ def _score(
     }
     if drift.drifted:
         metadata["notice"] += (
-            f" WARNING: this batch differs from the training data in {', '.join(drift.drifted)}"
-            " (population stability index beyond the policy's bound); the scores may be less "
-            "reliable than the release's evidence shows."
+            f" WARNING: this batch differs from {drift.reference} in "
+            f"{', '.join(drift.drifted)} (beyond chance and beyond the policy's population "
+            "stability index bound); the scores may be less reliable than the release's "
+            "evidence shows."
         )
     return RiskList(out, metadata)
 
