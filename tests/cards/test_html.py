@@ -67,7 +67,11 @@ def test_context_text_is_escaped(fitted, full_context_dict, fixed_time):
     html = card.to_html()
     assert "<script>" not in html and "&lt;script&gt;" in html
     md = card.to_markdown()
-    assert "<script>" not in md and "&lt;script&gt;" in md
+    # Markdown: the tags are backslash-escaped (shown as text, never run), and the file
+    # still reads as plain text: no HTML entities
+    assert "\\<script>alert" in md and "\\</script>" in md and "\\<b>bold" in md
+    assert "<script>" not in md.replace("\\<script>", "")
+    assert "&lt;" not in md and "&gt;" not in md and "&amp;" not in md
 
 
 def test_notebook_repr_is_a_scoped_fragment(card):

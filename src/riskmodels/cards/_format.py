@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 __all__ = [
@@ -100,11 +101,23 @@ def fmt_count(value: int | None, reason: str | None = None, threshold: int = 10)
 def md_text(text: Any) -> str:
     """Text safe inside a Markdown table cell or paragraph: no raw HTML, pipes or breaks.
 
+    Only what Markdown could read as markup is escaped, with CommonMark's backslash, so the
+    file still reads as plain text: ``<`` before a letter, ``/``, ``!`` or ``?`` (a tag or
+    comment could start there; ``<10`` and ``>= 100`` stay as they are), ``&`` before an
+    entity name, and ``|`` (a table column).
+
     Examples
     --------
-    >>> md_text("a | b <script>")
-    'a \\\\| b &lt;script&gt;'
+    >>> md_text("a | b <script> &amp; <10, >= 100 & more")
+    'a \\\\| b \\\\<script> \\\\&amp; <10, >= 100 & more'
     """
     s = "" if text is None else str(text)
-    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    s = _MD_TAG.sub(r"\\<", s)
+    s = _MD_ENTITY.sub(r"\\&", s)
     return s.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+
+#: Where a ``<`` or ``&`` would start HTML in Markdown (CommonMark: a tag name starts with a
+#: letter; declarations, comments and processing instructions with ``!`` or ``?``).
+_MD_TAG = re.compile(r"<(?=[A-Za-z/!?])")
+_MD_ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")

@@ -760,9 +760,11 @@ def _proxy_gate(policy: Policy, evidence: Any) -> Gate:
         )
     parts = []
     if flagged:
-        parts.append(f"feature(s) {flagged} are associated with a protected attribute")
+        parts.append(
+            f"feature(s) {', '.join(map(str, flagged))} are associated with a protected attribute"
+        )
     if jointly:
-        parts.append(f"the features jointly predict {jointly}")
+        parts.append(f"the features jointly predict {', '.join(map(str, jointly))}")
     return _gate(
         "features.proxies",
         policy.features.proxies,
