@@ -169,10 +169,26 @@ def test_bands_put_a_score_on_a_cut_in_the_higher_band():
 BANDS = Policy.default().bands
 
 
-@given(st.lists(st.floats(0, 1), min_size=1, max_size=50))
-def test_band_codes_are_monotone_in_the_score(scores):
+@given(
+    st.lists(st.floats(0, 1), min_size=1, max_size=50),
+    st.floats(0.001, 0.999).filter(lambda t: t != 0.2),
+)
+def test_band_codes_are_monotone_and_no_flagged_score_is_in_the_lowest_band(scores, threshold):
     bands = BANDS
     s = np.sort(np.asarray(scores))
-    codes = bands.codes(s)
+    codes = bands.codes(s, threshold)
     assert (np.diff(codes) >= 0).all()
     assert codes.min() >= 0 and codes.max() < len(bands.labels)
+    assert (codes[s >= threshold] > 0).all()  # flagged: never the lowest band
+    assert threshold in bands.resolve(threshold)  # the flag is a band edge
+
+
+def test_bands_that_contradict_the_threshold_fail_a_gate_that_cannot_be_waived(fitted):
+    model, evidence, _, _ = fitted
+    d = Policy.default().to_dict()
+    d["bands"] = {"cuts": [0.99], "labels": ["low", "high"]}  # the flag is far below 0.99
+    report = Policy.from_dict(d).check(evidence, model=model)
+    gate = report["policy.bands"]
+    assert gate.status == "fail" and not gate.waivable
+    assert "would be listed as 'low'" in gate.reason
+    assert Policy.default().check(evidence, model=model)["policy.bands"].status == "pass"

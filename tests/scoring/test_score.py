@@ -47,6 +47,7 @@ def test_risk_list_columns_and_metadata(bundle_copy, people, fitted):
     f = rl.frame
     assert list(f.columns) == [
         "id",
+        "person_id",  # the spec's person column travels onto the list
         "as_of",
         "score",
         "band",
@@ -55,18 +56,28 @@ def test_risk_list_columns_and_metadata(bundle_copy, people, fitted):
         "reasons",
         *DECISION_COLUMNS,
     ]
-    assert f["id"].tolist() == people["record_id"].tolist()
+    # every input row once, highest score first, unscored rows last
+    assert sorted(f["id"].tolist()) == sorted(people["record_id"].tolist())
+    by_id = people.set_index("record_id")
+    assert (f["person_id"].to_numpy() == by_id.loc[f["id"], "person_id"].to_numpy()).all()
     scored = f["score"].notna()
+    assert f["score"][scored].is_monotonic_decreasing
+    assert not scored[scored.idxmin() :].any() or scored.all()  # no score after a NaN
+    assert f["rank"][scored].is_monotonic_increasing  # rank 1 first, ties share a rank
     assert set(f["status"]) <= {"flagged", "not_flagged", "insufficient_basis"}
     assert ((f["status"] == "insufficient_basis") == ~scored).all()
     assert ((f["status"] == "flagged") == (f["score"] >= evidence.threshold)).all()
     assert f[list(DECISION_COLUMNS)].isna().all().all()
     # bands follow the policy's cut points, a score on a cut in the higher band
     policy = Policy.default()
+    cuts = policy.bands.resolve(evidence.threshold)
     expected = np.asarray(policy.bands.labels, dtype=object)[
-        np.searchsorted(policy.bands.cuts, f.loc[scored, "score"], side="right")
+        np.searchsorted(cuts, f.loc[scored, "score"], side="right")
     ]
     assert (f.loc[scored, "band"].to_numpy(dtype=object) == expected).all()
+    # the flag is a band edge: no flagged person in the lowest band
+    flagged = f["status"] == "flagged"
+    assert flagged.any() and (f.loc[flagged, "band"] != policy.bands.labels[0]).all()
     # rank 1 is the highest score; ties share a rank
     top = f.loc[f["rank"] == 1, "score"]
     assert (top == f["score"].max()).all()
@@ -99,7 +110,9 @@ def test_scores_equal_the_models_to_the_last_bit(bundle, people, fitted, tmp_pat
         rl = _score(bundle, people, chunk_size=chunk_size, audit_log=tmp_path / "log.jsonl")
         ok = rl.frame["score"].notna().to_numpy()
         assert ok.mean() > 0.95
-        np.testing.assert_array_equal(rl.frame["score"].to_numpy()[ok], expected[ok])
+        # the list is sorted by score: compare person by person
+        pos = pd.Index(people["record_id"]).get_indexer(rl.frame["id"])
+        np.testing.assert_array_equal(rl.frame["score"].to_numpy()[ok], expected[pos][ok])
     release = load_release(bundle)
     rl2 = _score(release, people, audit_log=tmp_path / "log.jsonl")
     assert rl2.frame.equals(rl.frame)
@@ -113,7 +126,8 @@ def test_rows_outside_the_training_data_get_no_score(bundle, people, fitted, tmp
     odd.loc[1, "wing"] = "D"  # allowed by the spec, never seen in training
     odd.loc[2, "age"] = np.nan  # training had no missing ages
     rl = _score(bundle, odd, audit_log=tmp_path / "log.jsonl")
-    f = rl.frame
+    # back in input order, to read the three planted rows
+    f = rl.frame.set_index("id").loc[odd["record_id"]].reset_index()
     assert f["status"].tolist()[:3] == ["insufficient_basis"] * 3
     assert f["score"].isna().tolist()[:3] == [True] * 3
     assert f["rank"].isna().tolist()[:3] == [True] * 3
@@ -383,4 +397,16 @@ def test_a_development_release_scores_only_for_development_and_says_so(
     assert rl.notice.startswith(DEVELOPMENT_MARK) and rl.metadata["environment"] == "development"
     csv = tmp_path / "dev.csv"
     rl.to_csv(csv)
-    assert DEVELOPMENT_MARK.strip() in csv.read_text(encoding="utf-8").splitlines()[0]
+    # the mark travels with the CSV (in the file or its sidecar), whatever the layout
+    texts = [p.read_text(encoding="utf-8") for p in tmp_path.glob("dev.csv*")]
+    assert any(DEVELOPMENT_MARK.strip() in t for t in texts)
+
+
+def test_the_same_person_twice_in_one_snapshot_is_refused_with_their_id(bundle, people, tmp_path):
+    twice = people.copy()
+    twice.loc[1, "person_id"] = twice.loc[0, "person_id"]
+    twice.loc[1, "snapshot_date"] = twice.loc[0, "snapshot_date"]
+    with pytest.raises(SchemaError, match="more than one row") as info:
+        _score(bundle, twice, audit_log=tmp_path / "log.jsonl")
+    assert info.value.columns == ["person_id"]
+    assert str(twice.loc[0, "person_id"]) in str(info.value)

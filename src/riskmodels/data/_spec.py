@@ -103,6 +103,10 @@ class DatasetSpec(_Strict):
     Protected attributes are for auditing: listing one among ``features`` without a
     written ``justification`` is an error.
 
+    ``display`` names columns that travel onto a risk list unchanged beside the id and
+    the person (e.g. ``establishment``, ``wing``, a name where a site supplies it); they
+    are read at scoring and never become model inputs because of it.
+
     ``batch`` names the column that says which part of the population a row comes from
     (e.g. ``establishment``). Scoring batches are then checked for drift against the
     training rows of the same parts, so that a batch from one establishment is compared
@@ -137,6 +141,7 @@ class DatasetSpec(_Strict):
     protected: list[ProtectedAttribute] = Field(default_factory=list)
     baseline_features: list[str] | None = None
     batch: str | None = Field(default=None, min_length=1)
+    display: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _check(self) -> DatasetSpec:
@@ -170,6 +175,14 @@ class DatasetSpec(_Strict):
                     "read at scoring; name a column that says where a row comes from (e.g. "
                     "establishment)"
                 )
+        for c in self.display:
+            if c in (self.target, *self.protected_names):
+                problems.append(
+                    f"display column {c!r} is the target or a protected attribute: a risk "
+                    "list never shows either"
+                )
+        if len(set(self.display)) != len(self.display):
+            problems.append("display columns are repeated")
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -346,6 +359,22 @@ class DatasetSpec(_Strict):
                         self.id,
                         f"{n_dup} duplicate id(s) {where} (e.g. {ex.tolist()})".replace("  ", " "),
                         "ids must be unique per snapshot; deduplicate",
+                    )
+                )
+        if self.person and self.person in present:
+            # the same person twice in one snapshot would be scored (and listed) twice
+            pkeys = [self.person] + ([self.time] if self.time and self.time in present else [])
+            twice = frame.duplicated(subset=pkeys, keep=False)
+            if twice.any():
+                people = pd.unique(frame.loc[twice, self.person])
+                where = " within a snapshot" if len(pkeys) > 1 else ""
+                problems.append(
+                    Problem(
+                        self.person,
+                        f"{len(people)} person(s) on more than one row{where} (e.g. "
+                        f"{people[:_MAX_EXAMPLES].tolist()})",
+                        "keep one row per person and snapshot (the latest record) and score "
+                        "again",
                     )
                 )
         if self.time and self.time in present:

@@ -991,4 +991,6 @@ def _spec(
         # a scoring batch usually comes from one or a few establishments, whose people
         # differ (sex, age, sentence): drift is judged within establishments
         batch="establishment",
+        # each prison's staff need to find their own people on the list
+        display=["establishment"],
     )

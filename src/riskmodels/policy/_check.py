@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from riskmodels.errors import PolicyError
 from riskmodels.policy._calibration import debiased_ece, oe_gate_status, oe_interval
 from riskmodels.policy._gates import NON_WAIVABLE, Gate, GateReport
 
@@ -799,6 +800,39 @@ def _documentation_gate(policy: Policy, card: Any) -> Gate:
     )
 
 
+def _bands_gate(policy: Policy, evidence: Any) -> Gate:
+    """The flag threshold must be a band edge: no flagged person in the lowest band."""
+    bands, thr = policy.bands, float(evidence.threshold)
+    bound = "the flag threshold is a band edge"
+    try:
+        cuts = bands.resolve(thr)
+    except PolicyError as err:
+        return _gate("policy.bands", "fail", thr, bound, str(err))
+    if not any(math.isclose(c, thr, rel_tol=0, abs_tol=1e-12) for c in cuts):
+        lowest = f"'{bands.labels[0]}'"
+        where = (
+            f"people flagged at {thr:.1%} to {cuts[0]:.1%} would be listed as {lowest}"
+            if thr < cuts[0]
+            else f"the flag ({thr:.1%}) falls inside a band"
+        )
+        return _gate(
+            "policy.bands",
+            "fail",
+            thr,
+            bound,
+            f"The bands' cut points {cuts} do not include the flag threshold {thr:.4g}: "
+            f"{where}. Put `threshold` among the policy's band cuts.",
+        )
+    return _gate(
+        "policy.bands",
+        "pass",
+        thr,
+        bound,
+        f"Bands {', '.join(bands.labels)} with cuts {[round(c, 4) for c in cuts]}: the flag "
+        f"({thr:.1%}) is a band edge, so no flagged person is in the lowest band.",
+    )
+
+
 def check_policy(
     policy: Policy, evidence: Any, *, card: Any = None, model: Any = None
 ) -> GateReport:
@@ -809,10 +843,13 @@ def check_policy(
         *_model_gates(policy, evidence, model),
         _proxy_gate(policy, evidence),
         _documentation_gate(policy, card),
+        _bands_gate(policy, evidence),
     ]
     order = {
         g.split(".")[0]: i
-        for i, g in enumerate(("evidence", "reliability", "fairness", "features", "documentation"))
+        for i, g in enumerate(
+            ("evidence", "reliability", "fairness", "features", "documentation", "policy")
+        )
     }
     gates.sort(key=lambda g: order[g.section])  # stable: keeps order within a section
     return GateReport(

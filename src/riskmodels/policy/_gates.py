@@ -22,7 +22,7 @@ GATE_STATUSES = ("pass", "warn", "insufficient_evidence", "fail")
 #: and mitigation that needs a protected characteristic at scoring time sets different
 #: thresholds per group at decision time (possible direct discrimination, Equality Act
 #: 2010 s.13).
-NON_WAIVABLE = frozenset({"evidence.model_match", "fairness.mitigation"})
+NON_WAIVABLE = frozenset({"evidence.model_match", "fairness.mitigation", "policy.bands"})
 _SCHEMA = "riskmodels.policy.GateReport/1"
 
 

@@ -321,45 +321,79 @@ class Bands(_Section):
     """Cut points on the calibrated score and the label of each band.
 
     A score equal to a cut point belongs to the higher band (the one threshold convention:
-    ``score >= cut``).
+    ``score >= cut``). A cut may be the word ``threshold``: the release's flag threshold,
+    so that the flag is a band edge and no flagged person is ever in the lowest band.
+    :meth:`resolve` puts the threshold in; a policy whose bands contradict a model's
+    threshold fails the ``policy.bands`` gate, which cannot be waived.
 
     Examples
     --------
     >>> b = Bands(cuts=[0.05, 0.2], labels=["low", "medium", "high"])
     >>> b.assign(np.array([0.01, 0.05, 0.5])).tolist()
     ['low', 'medium', 'high']
+    >>> t = Bands(cuts=["threshold", 0.2], labels=["low", "medium", "high"])
+    >>> t.resolve(0.036), t.assign(np.array([0.03, 0.04]), threshold=0.036).tolist()
+    ([0.036, 0.2], ['low', 'medium'])
     """
 
-    cuts: list[float] = Field(min_length=1)
+    cuts: list[float | Literal["threshold"]] = Field(min_length=1)
     labels: list[str] = Field(min_length=2)
 
     @model_validator(mode="after")
     def _consistent(self) -> Bands:
-        c = self.cuts
+        if self.cuts.count("threshold") > 1:
+            raise _KeyedError("cuts", "'threshold' may appear once")
+        c = [x for x in self.cuts if x != "threshold"]
         if any(not (0.0 < x < 1.0) for x in c):
             raise _KeyedError("cuts", f"cut points must lie strictly between 0 and 1, got {c}")
         if any(b <= a for a, b in itertools.pairwise(c)):
             raise _KeyedError("cuts", f"cut points must be strictly increasing, got {c}")
-        if len(self.labels) != len(c) + 1:
+        if len(self.labels) != len(self.cuts) + 1:
             raise _KeyedError(
                 "labels",
-                f"{len(c)} cut point(s) make {len(c) + 1} bands, but {len(self.labels)} "
-                "labels were given",
+                f"{len(self.cuts)} cut point(s) make {len(self.cuts) + 1} bands, but "
+                f"{len(self.labels)} labels were given",
             )
         if len(set(self.labels)) != len(self.labels) or any(not s.strip() for s in self.labels):
             raise _KeyedError("labels", "labels must be distinct and non-empty")
         return self
 
-    def codes(self, scores: np.ndarray) -> np.ndarray:
+    def resolve(self, threshold: float | None = None) -> list[float]:
+        """The numeric cut points, with ``threshold`` in place of the word ``threshold``.
+
+        Raises
+        ------
+        PolicyError
+            ``key="bands.cuts"``: the cuts need a threshold and none was given, or the
+            threshold equals a fixed cut.
+        """
+        if "threshold" in self.cuts and threshold is None:
+            raise PolicyError(
+                "The bands use the release's flag threshold; give it", key="bands.cuts"
+            )
+        # sorted: a threshold above a fixed cut moves up the ladder (the bands stay in
+        # order of risk, and the flag stays an edge, so no flagged person is ever in a
+        # band below an unflagged one)
+        cuts = sorted(float(threshold) if c == "threshold" else float(c) for c in self.cuts)
+        if any(b <= a for a, b in itertools.pairwise(cuts)):
+            raise PolicyError(
+                f"Bands {self.cuts} with the threshold {threshold} give a repeated cut point "
+                f"({cuts}); move the fixed cut",
+                key="bands.cuts",
+            )
+        return cuts
+
+    def codes(self, scores: np.ndarray, threshold: float | None = None) -> np.ndarray:
         """Band index of each score (0 = lowest); NaN scores get -1."""
         s = np.asarray(scores, dtype=float)
-        out = np.searchsorted(np.asarray(self.cuts), s, side="right").astype(np.int64)
+        cuts = np.asarray(self.resolve(threshold))
+        out = np.searchsorted(cuts, s, side="right").astype(np.int64)
         out[np.isnan(s)] = -1
         return out
 
-    def assign(self, scores: np.ndarray) -> np.ndarray:
+    def assign(self, scores: np.ndarray, threshold: float | None = None) -> np.ndarray:
         """Band label of each score (``None`` for NaN), as an object array."""
-        codes = self.codes(scores)
+        codes = self.codes(scores, threshold)
         labels = np.array([*self.labels, None], dtype=object)
         return labels[codes]
 

@@ -594,7 +594,8 @@ def _score(
     policy.check_purpose(purpose)
     spec, model, profile = release.spec, release.model, release.profile
     features = list(model.features_)
-    columns = list(dict.fromkeys(spec.columns(target=False, protected=False) + features))
+    shown = _display_columns(spec)
+    columns = list(dict.fromkeys(spec.columns(target=False, protected=False) + features + shown))
     progress.stage("checking the data")
     source = _source(frame, columns, chunk_size)
     source.validate(spec)
@@ -612,6 +613,7 @@ def _score(
         raise PolicyViolation(drift.refusal(), purpose=purpose)
 
     ids, times, scores, basis, reasons = [], [], [], [], []
+    display: dict[str, list[np.ndarray]] = {c: [] for c in shown}
     threshold = release.threshold
     background = None
     done = 0
@@ -638,6 +640,8 @@ def _score(
                         release, sub, np.flatnonzero(pick), background
                     )
         ids.append(chunk[spec.id].to_numpy())
+        for c in shown:
+            display[c].append(chunk[c].to_numpy())
         if spec.time:
             times.append(pd.to_datetime(chunk[spec.time]).to_numpy())
         scores.append(p)
@@ -645,7 +649,7 @@ def _score(
         reasons.append(text)
 
     progress.stage("audit-log entry")
-    out = _assemble(release, spec, ids, times, scores, basis, reasons)
+    out = _assemble(release, spec, ids, times, scores, basis, reasons, display)
     from riskmodels.modeling import frame_sha256
 
     output_sha = frame_sha256(out, ["id", "score", "band", "rank", "status"])
@@ -708,7 +712,10 @@ def _score(
         "approval_keys": release.approval_fingerprints,
         "waivers": release.waivers,
         "threshold": threshold,
-        "bands": {"cuts": list(policy.bands.cuts), "labels": list(policy.bands.labels)},
+        "bands": {
+            "cuts": policy.bands.resolve(threshold),
+            "labels": list(policy.bands.labels),
+        },
         "explained": explain,
         "reasons": (
             f"up to {REASONS} features that raise the person's score most (SHAP values of "
@@ -746,7 +753,10 @@ def _assemble(
     scores: list[np.ndarray],
     basis: list[np.ndarray],
     reasons: list[np.ndarray],
+    display: dict[str, list[np.ndarray]] | None = None,
 ) -> pd.DataFrame:
+    """The list: id, display columns, as_of, score, band, rank, status, reasons and the
+    decision columns, highest score first (rows without a score last, in input order)."""
     import pyarrow as pa
 
     n = sum(len(x) for x in scores)
@@ -758,10 +768,15 @@ def _assemble(
     status = pd.Categorical.from_codes(codes, categories=list(STATUSES))
     labels = release.policy.bands.labels
     band = pd.Categorical.from_codes(
-        release.policy.bands.codes(score_all).astype(np.int8), categories=labels, ordered=True
+        release.policy.bands.codes(score_all, release.threshold).astype(np.int8),
+        categories=labels,
+        ordered=True,
     )
     rank = pd.Series(score_all).rank(ascending=False, method="min").astype("Int64")
     data: dict[str, Any] = {"id": np.concatenate(ids) if ids else np.empty(0)}
+    for c, parts in (display or {}).items():
+        # travel onto the list unchanged (never model inputs because of it)
+        data[c] = np.concatenate(parts) if parts else np.empty(0, object)
     if spec.time:
         data["as_of"] = np.concatenate(times) if times else np.empty(0, "datetime64[ns]")
     data["score"] = score_all
@@ -778,4 +793,15 @@ def _assemble(
     for col in DECISION_COLUMNS:
         # all missing, for the reviewer: no per-row objects are created
         data[col] = pd.array(pa.nulls(n, pa.large_string()), dtype=text)
-    return pd.DataFrame(data)
+    out = pd.DataFrame(data)
+    # staff work down the list: highest risk first, ties and unscored rows in input order
+    order = np.lexsort((np.arange(n), -np.nan_to_num(score_all), np.isnan(score_all)))
+    return out.iloc[order].reset_index(drop=True)
+
+
+def _display_columns(spec: Any) -> list[str]:
+    """Columns that travel onto the list beside the id: the person and the spec's
+    ``display`` columns (protected attributes never do)."""
+    cols = [c for c in [spec.person, *getattr(spec, "display", [])] if c and c != spec.id]
+    protected = set(spec.protected_names)
+    return [c for c in dict.fromkeys(cols) if c not in protected]
