@@ -590,7 +590,7 @@ def _group_calibration_gates(policy: Policy, audit: Any, bg: pd.DataFrame) -> li
                     "pass",
                     ece[i],
                     bound,
-                    f"{what} (small-sample bias removed) is within {bound}.{also}",
+                    f"{what} (small-sample bias removed) is at most {f.max_group_ece}.{also}",
                 )
             )
     return out
