@@ -28,7 +28,13 @@ import pandas as pd
 import riskmodels as rm
 from _runner import Result, best_of
 from riskmodels.policy import Policy
-from riskmodels.release import approve, load_release
+from riskmodels.release import (
+    TRUST_STORE_ENV,
+    add_approval,
+    approve,
+    generate_signing_key,
+    load_release,
+)
 from riskmodels.scoring import score
 
 THROUGHPUT_ROWS = 500_000
@@ -50,6 +56,11 @@ def _setup() -> tuple[Path, pd.DataFrame, list[str]]:
     # a benchmark, not an approval: every gate that does not pass is waived as such
     waivers = {g.name: "benchmark only" for g in report if g.status != "pass"}
     root = Path(tempfile.mkdtemp(prefix="bench_scoring_"))
+    # a production release needs two trusted approvals: two bench keys, a bench trust
+    # store, named in the environment so the child processes below use it too
+    for who in ("bench reviewer", "bench second"):
+        generate_signing_key(root / f"{who}.key", root / "trust" / f"{who}.pem")
+    os.environ[TRUST_STORE_ENV] = str(root / "trust")
     approve(
         model,
         evidence,
@@ -59,15 +70,21 @@ def _setup() -> tuple[Path, pd.DataFrame, list[str]]:
         author="bench author",
         waivers=waivers,
         out=root / "release",
+        signing_key=root / "bench reviewer.key",
     )
+    add_approval(root / "release", signing_key=root / "bench second.key", reviewer="bench second")
     people = test.drop(columns=[spec.target, *spec.protected_names]).reset_index(drop=True)
     return root, people, list(model.features_)
 
 
-def _tile(people: pd.DataFrame, n: int, id_col: str, start: int = 0) -> pd.DataFrame:
+def _tile(
+    people: pd.DataFrame, n: int, id_col: str, start: int = 0, person_col: str | None = None
+) -> pd.DataFrame:
     reps = -(-n // len(people))
     big = pd.concat([people] * reps, ignore_index=True).head(n)
     big[id_col] = np.arange(start, start + len(big))
+    if person_col is not None:  # one row per person and snapshot, as scoring requires
+        big[person_col] = np.arange(start, start + len(big))
     return big
 
 
@@ -84,7 +101,7 @@ def _interleaved(anchor: Any, ours: Any, repeat: int) -> tuple[float, float]:
 def bench_throughput() -> list[Result]:
     root, people, features = _setup()
     release = load_release(root / "release")
-    rows = _tile(people, THROUGHPUT_ROWS, release.spec.id)
+    rows = _tile(people, THROUGHPUT_ROWS, release.spec.id, person_col=release.spec.person)
     X = rows[features]
     log = root / "throughput_log.jsonl"
     estimator = release.model.estimator_
@@ -151,12 +168,13 @@ def bench_memory() -> list[Result]:
 
     root, people, _ = _setup()
     release = root / "release"
-    id_col = load_release(release).spec.id
+    spec = load_release(release).spec
+    id_col = spec.id
     path = root / "people.parquet"
     writer = None
     block = 500_000
     for start in range(0, MEMORY_ROWS, block):
-        part = _tile(people, min(block, MEMORY_ROWS - start), id_col, start)
+        part = _tile(people, min(block, MEMORY_ROWS - start), id_col, start, spec.person)
         table = pa.Table.from_pandas(part, preserve_index=False)
         writer = writer or pq.ParquetWriter(path, table.schema)
         writer.write_table(table)
