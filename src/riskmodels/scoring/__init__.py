@@ -16,6 +16,7 @@ from riskmodels.scoring._audit_log import (
 )
 from riskmodels.scoring._risklist import (
     DECISION_COLUMNS,
+    DECISION_OPTIONS,
     STATUSES,
     RiskList,
     escape_formulas,
@@ -25,6 +26,7 @@ from riskmodels.scoring._score import DriftReport, score
 __all__ = [
     "AUDIT_LOG_ENV",
     "DECISION_COLUMNS",
+    "DECISION_OPTIONS",
     "STATUSES",
     "DriftReport",
     "RiskList",
