@@ -314,3 +314,15 @@ def test_waivers_are_checked(fitted, policy):
     assert "documentation.card" not in [
         g.name for g in report.blocking({"documentation.card": "card is being written"})
     ]
+
+
+def test_evidence_read_against_another_reference_than_the_policys_cannot_pass_the_gaps(fitted):
+    model, evidence, _, _ = fitted
+    d = Policy.default().to_dict()
+    d["fairness"]["reference_groups"] = {"sex": "F"}
+    policy = Policy.from_dict(d)
+    assert evidence.fairness.reference["sex"] != "F"
+    report = policy.check(evidence, model=model)
+    for name in ("fairness.fpr_gap", "fairness.fnr_gap"):
+        assert report[name].status == "insufficient_evidence"
+        assert "policy names 'F'" in report[name].reason

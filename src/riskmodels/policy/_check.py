@@ -618,10 +618,32 @@ def _fairness_gates(policy: Policy, evidence: Any) -> list[Gate]:
             for n in names
         ]
     bg = _adequacy(policy, audit)
+    wrong = {
+        a: (audit.reference.get(a), g)
+        for a, g in policy.fairness.reference_groups.items()
+        if a in audit.reference and str(audit.reference.get(a)) != str(g)
+    }
+    if wrong:
+        # disparities read against another group answer a different question
+        what = "; ".join(
+            f"{a}: evidence uses {got!r}, policy names {want!r}" for a, (got, want) in wrong.items()
+        )
+        gaps = [
+            _gate(
+                f"fairness.{m}_gap",
+                "insufficient_evidence",
+                NAN,
+                "-",
+                f"The evidence's reference groups are not the policy's ({what}). Assess with "
+                "model.assess(test, reference=policy.fairness.reference_groups).",
+            )
+            for m in ("fpr", "fnr")
+        ]
+    else:
+        gaps = [_gap_gate(policy, audit, bg, "fpr"), _gap_gate(policy, audit, bg, "fnr")]
     return [
         _adequacy_gate(policy, bg),
-        _gap_gate(policy, audit, bg, "fpr"),
-        _gap_gate(policy, audit, bg, "fnr"),
+        *gaps,
         *_group_calibration_gates(policy, audit, bg),
     ]
 

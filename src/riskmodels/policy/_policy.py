@@ -181,6 +181,10 @@ class FairnessPolicy(_Section):
     min_group_events: int = Field(ge=1)
     min_group_nonevents: int = Field(ge=1)
     gate_intersections: bool
+    #: The group each attribute's disparities are read against (e.g. ``{"ethnicity":
+    #: "White"}``); an attribute not named uses the audit's largest group. Evidence
+    #: assessed against another reference cannot pass the gap gates.
+    reference_groups: dict[str, str] = Field(default_factory=dict)
 
     _range = field_validator("group_oe_ratio")(_check_range)
 
