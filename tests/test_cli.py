@@ -120,6 +120,19 @@ def test_train_check_approve_score_verify(files, site):
     assert res.exit_code == 0, res.output
     listed = pd.read_csv(out, comment="#")
     assert {"score", "band", "status", "reviewed_by", "decision"} <= set(listed.columns)
+    # one sheet per establishment, and a summary of what went where
+    xlsx = files / "list.xlsx"
+    res = invoke(
+        "score", "--release", rel, "--input", files / "people.csv",
+        "--purpose", "prioritise_welfare_review", "--out", xlsx, "--split-by", "establishment",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "establishment=" in res.output and "one sheet per establishment" in res.output
+    from openpyxl import load_workbook
+
+    people = pd.read_csv(files / "people.csv")
+    sheets = load_workbook(xlsx, read_only=True).sheetnames
+    assert len(sheets) == people["establishment"].nunique() + 1  # + the About sheet
     res = invoke("audit-log", "verify")  # the site's log ($RISKMODELS_AUDIT_LOG)
     assert res.exit_code == 0 and "refused" in res.output and "sentencing" in res.output
     res = invoke("audit-log", "anchor")

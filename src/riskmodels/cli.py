@@ -509,6 +509,12 @@ def score_cmd(
         help="the site's audit log (default: $RISKMODELS_AUDIT_LOG, else "
         "~/.local/share/riskmodels/audit_log.jsonl)",
     ),
+    split_by: str | None = typer.Option(
+        None,
+        "--split-by",
+        help="one list per value of this column (e.g. establishment): one sheet per value "
+        "in .xlsx, one file per value in a folder for .csv/.parquet",
+    ),
 ) -> None:
     """Score people with an approved release, for a permitted purpose, into a risk list."""
     from riskmodels.scoring import score
@@ -528,15 +534,39 @@ def score_cmd(
             audit_log=audit_log,
         )
         with step(f"Writing {out}"):
-            getattr(risk_list, writer)(out)
+            getattr(risk_list, writer)(out, split_by=split_by)
     except RiskModelsError as err:
         _fail(err)
-    c = risk_list.counts
+    _summary(risk_list, out, split_by)
+
+
+def _summary(risk_list, out: Path, split_by: str | None) -> None:
+    """What was produced: counts, bands, per split value, where it went, the audit entry."""
+    c, f = risk_list.counts, risk_list.frame
     console.print(f"[bold]{risk_list.notice}[/]")
+    table = Table(title=f"Risk list {out}")
+    for col in ("", "rows", "scored", "flagged", "no score (outside training data)"):
+        table.add_column(col)
+    table.add_row(
+        "all", f"{c['rows']:,}", f"{c['scored']:,}", f"{c['flagged']:,}",
+        f"{c['insufficient_basis']:,}",
+    )  # fmt: skip
+    if split_by is not None:
+        for value, part in risk_list.split(split_by).items():
+            p = part.counts
+            table.add_row(
+                f"{split_by}={value}", f"{p['rows']:,}", f"{p['scored']:,}", f"{p['flagged']:,}",
+                f"{p['insufficient_basis']:,}",
+            )  # fmt: skip
+    console.print(table)
+    bands = f["band"].value_counts(sort=False)
+    console.print("bands: " + ", ".join(f"{label} {int(n):,}" for label, n in bands.items()))
+    where = f"one sheet per {split_by} in {out}" if split_by and out.suffix == ".xlsx" else (
+        f"one file per {split_by} in the folder {out}" if split_by else f"{out}"
+    )  # fmt: skip
     console.print(
-        f"wrote {out}: {c['rows']:,} rows, {c['scored']:,} scored, {c['flagged']:,} flagged, "
-        f"{c['insufficient_basis']:,} insufficient_basis (audit entry "
-        f"{risk_list.metadata['audit_entry']} in {risk_list.metadata['audit_log']})"
+        f"wrote {where}; audit entry {risk_list.metadata['audit_entry']} in "
+        f"{risk_list.metadata['audit_log']}"
     )
 
 
