@@ -26,6 +26,7 @@ from riskmodels.scoring import (
     escape_formulas,
     score,
 )
+from riskmodels.scoring._risklist import SCORE_FORMAT
 
 NASTY = ['=HYPERLINK("http://evil","x")', "+1+1", "-2", "@SUM(A1)", "\tcmd", "\rcmd"]
 ESC_ID = "ab\x1b[31mcd"  # an ANSI colour code: openpyxl refused it (IllegalCharacterError)
@@ -288,7 +289,7 @@ def test_excel_sheet_is_built_for_daily_use(tmp_path):
     assert ws.auto_filter.ref == f"A1:{letter[cols[-1]]}{n + 1}"
     assert [c.value for c in ws[1]] == cols and all(c.font.b for c in ws[1])
     scores = [ws[f"{letter['score']}{r}"] for r in range(2, n + 2)]
-    assert {c.number_format for c in scores if c.value is not None} == {"0.0%"}
+    assert {c.number_format for c in scores if c.value is not None} == {SCORE_FORMAT}
     # each band its own fill; the highest band's fill is not the lowest's
     fills = {}
     for r in range(2, n + 2):
@@ -346,6 +347,15 @@ def test_decision_options_come_from_the_metadata(tmp_path):
     ]
     with pytest.raises(SchemaError, match="decision_options"):
         site_list(decision_options="support").to_excel(tmp_path / "c.xlsx")
+
+
+def test_a_threshold_band_edge_reads_the_same_as_the_flag(tmp_path):
+    rl = site_list(
+        threshold=0.0347, bands={"cuts": [0.0347, 0.2], "labels": ["low", "medium", "high"]}
+    )
+    rl.to_csv(tmp_path / "list.csv")
+    about = " ".join((tmp_path / "list.about.txt").read_text(encoding="utf-8").split())
+    assert "at least 3.47%" in about and "below 3.47%" in about and "20.0% and above" in about
 
 
 def test_excel_prints_landscape_fitted_with_header_notice_and_id(tmp_path):
@@ -433,7 +443,9 @@ def test_html_is_short_escaped_and_under_the_notice():
     assert page.index(NOTICE.split(".")[0]) < page.index("<table")
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert page.count("<tr>") == 1 + 5
-    assert f"{rl.frame['score'].iloc[0]:.1%}" in page
+    top, low = rl.frame["score"].iloc[0], rl.frame["score"].dropna().iloc[-1]
+    assert top >= 0.1 and low < 0.1  # one decimal above 10%, two below (as in the XLSX)
+    assert f"{top:.1%}</td>" in page and f"{low:.2%}</td>" in rl.to_html(max_rows=len(rl))
     assert "reviewed_by" in page.split("</table>")[1]  # named below, not empty columns
     assert rl._repr_html_().count("<tr>") == 1 + 10
 

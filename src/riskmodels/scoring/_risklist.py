@@ -81,6 +81,9 @@ ABOUT_SHEET = "About this list"
 _META_KEY = b"riskmodels.risk_list"
 #: Rows an .xlsx sheet can hold, less the header row.
 EXCEL_MAX_ROWS = 1_048_575
+#: Scores as percentages: two decimals below 10%, where the flag threshold usually lies
+#: (3.46% not flagged beside 3.47% flagged must not both read "3.5%"), one above.
+SCORE_FORMAT = "[<0.1]0.00%;0.0%"
 #: Decimals of the CSV score (a probability: 0.0260 is 2.60%); Parquet keeps every digit.
 CSV_SCORE_DECIMALS = 4
 #: Band fills from lowest to highest band: pale enough that black text stays readable on
@@ -263,8 +266,20 @@ def _when(value: Any) -> str:
     return f"{t.day} {t:%B %Y, %H:%M}{zone}"
 
 
-def _pct(x: Any, digits: int = 1) -> str:
-    return "" if x is None or pd.isna(x) else f"{float(x):.{digits}%}"
+def _pct(x: Any, digits: int | None = None) -> str:
+    """A probability as a percentage; by default as :data:`SCORE_FORMAT` shows it."""
+    if x is None or pd.isna(x):
+        return ""
+    if digits is None:
+        digits = 2 if float(x) < 0.1 else 1
+    return f"{float(x):.{digits}%}"
+
+
+def _cut(x: float) -> str:
+    """A band edge: one decimal when that is exact (5.0%), else two (3.47%), as the
+    flag threshold it may be is written."""
+    exact = abs(x * 1000 - round(x * 1000)) < 1e-9
+    return _pct(x, 1 if exact else 2)
 
 
 def _purpose(value: Any) -> str:
@@ -405,8 +420,10 @@ def _about_list(m: dict[str, Any], file: str) -> tuple[_Line, ...]:
                 "position in that whole list.",
             )
         )
-    if "reasons" in m:
-        which = {"flagged": "flagged rows", "all": "every scored row", "none": "no row"}
+    if m.get("explained") == "none":
+        lines.append(_Line("Reasons", "Not computed for this list."))
+    elif "reasons" in m:
+        which = {"flagged": "flagged rows", "all": "every scored row"}
         given = which.get(str(m.get("explained")), _words(m.get("explained")))
         lines.append(_Line("Reasons", f"Given for {given}: {_words(m['reasons'])}."))
     return tuple(lines)
@@ -428,23 +445,28 @@ def _about_bands(m: dict[str, Any]) -> tuple[_Line | _Table, ...]:
         items.append(
             _Line(
                 "Flag",
-                f"A row is flagged when its score is at least {_pct(m['threshold'], 2)} "
+                f"A row is flagged when its score is at least {_cut(m['threshold'])} "
                 "(the release's threshold).",
             )
         )
     bands = m.get("bands")
-    if isinstance(bands, dict) and "labels" in bands and "cuts" in bands:
+    if (
+        isinstance(bands, dict)
+        and isinstance(bands.get("labels"), list | tuple)
+        and isinstance(bands.get("cuts"), list | tuple)
+        and len(bands["labels"]) == len(bands["cuts"]) + 1
+    ):
         labels, cuts = list(bands["labels"]), [float(c) for c in bands["cuts"]]
         rows = []
         for i, label in enumerate(labels):
             lo = cuts[i - 1] if 0 < i <= len(cuts) else None
             hi = cuts[i] if i < len(cuts) else None
             if lo is None:
-                span = f"below {_pct(hi)}" if hi is not None else "every score"
+                span = f"below {_cut(hi)}" if hi is not None else "every score"
             elif hi is None:
-                span = f"{_pct(lo)} and above"
+                span = f"{_cut(lo)} and above"
             else:
-                span = f"{_pct(lo)} to under {_pct(hi)}"
+                span = f"{_cut(lo)} to under {_cut(hi)}"
             rows.append((str(label), span))
         items.append(_Table(("band", "scores"), tuple(rows)))
     elif bands is not None:
@@ -454,7 +476,9 @@ def _about_bands(m: dict[str, Any]) -> tuple[_Line | _Table, ...]:
 
 def _columns_table(rl: RiskList) -> _Table:
     m = rl.metadata
-    threshold = _pct(m.get("threshold"), 2) or "the release's threshold"
+    threshold = (
+        _cut(m["threshold"]) if m.get("threshold") is not None else "the release's threshold"
+    )
     meaning = {
         "id": f"The record id from the input data ({m.get('id_column', 'the id column')}).",
         "as_of": "The date of the snapshot the score is for.",
@@ -724,7 +748,7 @@ def _cell_columns(ws: Any, frame: pd.DataFrame, bands: list[str]) -> list[list[A
         values = _python_values(s)
         present = s.notna().to_numpy()
         if col == "score":
-            _style_cells(ws, values, present, number_format="0.0%")
+            _style_cells(ws, values, present, number_format=SCORE_FORMAT)
         elif col == "band":
             colours = _band_colours(len(bands))
             text = s.astype(object).to_numpy()
