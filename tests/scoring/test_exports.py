@@ -521,6 +521,8 @@ def test_excel_split_writes_one_sheet_per_value_with_safe_names(tmp_path):
         assert f"establishment = {part.metadata['split']['value']}" in wb[sheet].oddFooter.left.text
     about = [c.value for row in wb["About this list"].iter_rows() for c in row]
     assert "sheet (establishment)" in about and all(s in about for s in sheets[:-1])
+    for sheet, part in zip(sheets[:-1], parts.values(), strict=True):
+        assert about[about.index(sheet) + 1].startswith(f"{len(part)} rows: ")
 
 
 @pytest.mark.parametrize("kind", ["csv", "parquet"])

@@ -439,6 +439,13 @@ def _counts_table(counts: dict[str, Any]) -> _Table:
     return _Table(("", "rows"), tuple(rows))
 
 
+def _count_words(c: dict[str, Any]) -> str:
+    return (
+        f"{c.get('rows', 0):,} rows: {c.get('scored', 0):,} scored, {c.get('flagged', 0):,} "
+        f"flagged, {c.get('insufficient_basis', 0):,} not scored"
+    )
+
+
 def _about_bands(m: dict[str, Any]) -> tuple[_Line | _Table, ...]:
     items: list[_Line | _Table] = []
     if m.get("threshold") is not None:
@@ -1511,10 +1518,9 @@ class RiskList:
             total = total + s
         sheets = None
         if split_by is not None:
-            keys = ("rows", "scored", "flagged", "insufficient_basis")
             sheets = _Table(
-                (f"sheet ({split_by})", "rows", "scored", "flagged", "not scored"),
-                tuple((t, *(_words(p.counts.get(k, 0)) for k in keys)) for t, p in parts),
+                (f"sheet ({split_by})", "rows"),
+                tuple((t, _count_words(p.counts)) for t, p in parts),
             )
         grid, ranges = _about_grid(_about(self, total, file=path.name, sheets=sheets))
         decision_list = _validation_formula(self.decision_options, ranges["options"])
