@@ -361,13 +361,14 @@ class DatasetSpec(_Strict):
                         "ids must be unique per snapshot; deduplicate",
                     )
                 )
-        if self.person and self.person in present:
-            # the same person twice in one snapshot would be scored (and listed) twice
-            pkeys = [self.person] + ([self.time] if self.time and self.time in present else [])
+        if self.person and self.person in present and self.time and self.time in present:
+            # the same person twice in one snapshot would be scored (and listed) twice;
+            # without a time column, rows of one person are a history, not duplicates
+            pkeys = [self.person, self.time]
             twice = frame.duplicated(subset=pkeys, keep=False)
             if twice.any():
                 people = pd.unique(frame.loc[twice, self.person])
-                where = " within a snapshot" if len(pkeys) > 1 else ""
+                where = " within a snapshot"
                 problems.append(
                     Problem(
                         self.person,

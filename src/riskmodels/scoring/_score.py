@@ -519,8 +519,10 @@ def score(
     >>> site = dict(trust_store=d / "trust", audit_log=d / "audit_log.jsonl")
     >>> risk_list = score(release, people, purpose="prioritise_welfare_review",
     ...                   explain="none", **site)
-    >>> risk_list.frame.columns[:6].tolist()
-    ['id', 'as_of', 'score', 'band', 'rank', 'status']
+    >>> risk_list.frame.columns[:8].tolist()
+    ['id', 'person_id', 'establishment', 'as_of', 'score', 'band', 'rank', 'status']
+    >>> bool(risk_list.frame["score"].dropna().is_monotonic_decreasing)  # highest first
+    True
     >>> score(release, people, purpose="sentencing", **site)
     Traceback (most recent call last):
     ...
