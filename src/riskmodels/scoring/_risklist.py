@@ -656,9 +656,13 @@ def _text_table(table: _Table, width: int = 88) -> list[str]:
 
 
 # ====================================================================== XLSX
-def _hf(text: str) -> str:
-    """Text for a page header or footer: ``&`` starts a code there, so it is doubled."""
-    return str(_safe_scalar(text)).replace("&", "&&")
+def _hf(text: str, limit: int = 200) -> str:
+    """Text for a page header or footer: at most ``limit`` characters (Excel refuses a
+    header over 255, codes included), ``&`` doubled (it starts a code there)."""
+    text = str(_safe_scalar(text))
+    if len(text) > limit:
+        text = text[: limit - 1] + "\u2026"
+    return text.replace("&", "&&")
 
 
 def _print_setup(ws: Any, rl: RiskList, where: str, *, title_rows: bool) -> None:
@@ -1380,7 +1384,7 @@ class RiskList:
         ``<name>.about.txt`` written next to the CSV with the full notice, counts,
         purposes, approvals, waivers, drift and provenance in sentences and small tables.
         Scores are probabilities rounded to 4 decimals (0.0260 = 2.60%); Parquet keeps
-        every digit. Text is UTF-8 with a byte-order mark so spreadsheet programs read
+        every digit. Text is UTF-8 with a byte-order mark so that Excel reads
         accented names correctly. Control characters are replaced with U+FFFD (counted in
         the sidecar, and a ``UserWarning`` says how many); text cells beginning with
         ``= + - @``, tab or carriage return are prefixed with ``'`` so a spreadsheet shows
