@@ -374,8 +374,7 @@ class DatasetSpec(_Strict):
                         self.person,
                         f"{len(people)} person(s) on more than one row{where} (e.g. "
                         f"{people[:_MAX_EXAMPLES].tolist()})",
-                        "keep one row per person and snapshot (the latest record) and score "
-                        "again",
+                        "keep one row per person and snapshot (the latest record) and score again",
                     )
                 )
         if self.time and self.time in present:
