@@ -490,7 +490,7 @@ def test_split_gives_each_value_its_own_rows_counts_and_the_same_notice():
 
 def test_split_puts_missing_values_last_and_names_an_unknown_column():
     rl = site_list(10)
-    rl.frame["wing"] = pd.array(["B", None, "A"] + ["A"] * 7, dtype="str")
+    rl.frame["wing"] = pd.array(["B", None, "A"] + ["A"] * 7, dtype=pd.StringDtype())
     parts = rl.split("wing")
     assert list(parts) == ["A", "B", None]
     assert parts[None].frame["id"].tolist() == [1001]

@@ -1565,8 +1565,8 @@ class RiskList:
         ...               {"notice": "DECISION SUPPORT ONLY. A member of staff decides."})
         >>> path = pathlib.Path(tempfile.mkdtemp()) / "list.parquet"
         >>> rl.to_parquet(path)
-        >>> RiskList.from_parquet(path).frame["score"].iloc[0]
-        np.float64(0.123456789)
+        >>> float(RiskList.from_parquet(path).frame["score"].iloc[0])
+        0.123456789
         """
         if split_by is not None:
             self._write_split(path, split_by, "parquet")
