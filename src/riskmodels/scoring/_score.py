@@ -426,7 +426,7 @@ def _waiver_sentence(release: Release) -> str:
     return (
         f" The release was approved although {len(waived)} policy gate(s) did not pass "
         f"({names}); the reviewer's written reason for each is under 'waivers' in this "
-        "list's details and in the model card."
+        "list's details and in the release's approval record."
     )
 
 
