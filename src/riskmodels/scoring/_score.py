@@ -615,7 +615,7 @@ def _score(
         raise PolicyViolation(drift.refusal(), purpose=purpose)
 
     ids, times, scores, basis, reasons = [], [], [], [], []
-    display: dict[str, list[np.ndarray]] = {c: [] for c in shown}
+    display: dict[str, list[pd.Series]] = {c: [] for c in shown}
     threshold = release.threshold
     background = None
     done = 0
@@ -643,7 +643,8 @@ def _score(
                     )
         ids.append(chunk[spec.id].to_numpy())
         for c in shown:
-            display[c].append(chunk[c].to_numpy())
+            # a Series keeps its dtype (a categorical stays one byte per row)
+            display[c].append(chunk[c].reset_index(drop=True))
         if spec.time:
             times.append(pd.to_datetime(chunk[spec.time]).to_numpy())
         scores.append(p)
@@ -755,15 +756,19 @@ def _assemble(
     scores: list[np.ndarray],
     basis: list[np.ndarray],
     reasons: list[np.ndarray],
-    display: dict[str, list[np.ndarray]] | None = None,
+    display: dict[str, list[pd.Series]] | None = None,
 ) -> pd.DataFrame:
     """The list: id, display columns, as_of, score, band, rank, status, reasons and the
     decision columns, highest score first (rows without a score last, in input order)."""
     import pyarrow as pa
 
     n = sum(len(x) for x in scores)
-    score_all = np.concatenate(scores) if scores else np.empty(0)
-    ok = np.concatenate(basis) if basis else np.empty(0, bool)
+    # staff work down the list: highest risk first, ties and unscored rows in input order.
+    # Each column is put in this order as it is built, so the list is never held twice.
+    raw = np.concatenate(scores) if scores else np.empty(0)
+    order = np.lexsort((np.arange(n), -np.nan_to_num(raw), np.isnan(raw)))
+    score_all = raw[order]
+    ok = (np.concatenate(basis) if basis else np.empty(0, bool))[order]
     # band and status are categoricals (ordered bands): one byte per row, however long
     # the list, and "low < medium < high" sorts the way a reader expects
     codes = np.where(ok, np.where(score_all >= release.threshold, 0, 1), 2).astype(np.int8)
@@ -775,12 +780,13 @@ def _assemble(
         ordered=True,
     )
     rank = pd.Series(score_all).rank(ascending=False, method="min").astype("Int64")
-    data: dict[str, Any] = {"id": np.concatenate(ids) if ids else np.empty(0)}
+    data: dict[str, Any] = {"id": (np.concatenate(ids) if ids else np.empty(0))[order]}
     for c, parts in (display or {}).items():
         # travel onto the list unchanged (never model inputs because of it)
-        data[c] = np.concatenate(parts) if parts else np.empty(0, object)
+        col = pd.concat(parts, ignore_index=True) if parts else pd.Series([], dtype=object)
+        data[c] = col.take(order).reset_index(drop=True)
     if spec.time:
-        data["as_of"] = np.concatenate(times) if times else np.empty(0, "datetime64[ns]")
+        data["as_of"] = (np.concatenate(times) if times else np.empty(0, "datetime64[ns]"))[order]
     data["score"] = score_all
     data["band"] = band
     data["rank"] = rank.array
@@ -790,15 +796,12 @@ def _assemble(
     # reaches every export as if someone had written it.
     text = pd.StringDtype("pyarrow")
     data["reasons"] = pd.array(
-        np.concatenate(reasons) if reasons else np.empty(0, object), dtype=text
+        (np.concatenate(reasons) if reasons else np.empty(0, object))[order], dtype=text
     )
     for col in DECISION_COLUMNS:
         # all missing, for the reviewer: no per-row objects are created
         data[col] = pd.array(pa.nulls(n, pa.large_string()), dtype=text)
-    out = pd.DataFrame(data)
-    # staff work down the list: highest risk first, ties and unscored rows in input order
-    order = np.lexsort((np.arange(n), -np.nan_to_num(score_all), np.isnan(score_all)))
-    return out.iloc[order].reset_index(drop=True)
+    return pd.DataFrame(data)
 
 
 def _display_columns(spec: Any) -> list[str]:
