@@ -309,6 +309,15 @@ def _adequacy_gate(policy: Policy, bg: pd.DataFrame) -> Gate:
     )
 
 
+def _not_judged(inadequate: pd.DataFrame) -> str:
+    """The sentence naming groups a fairness gate did not judge. They are too small to
+    assess; ``fairness.group_adequacy`` lists them and needs its own waiver, so one tiny
+    group never hides what the others show."""
+    if inadequate.empty:
+        return ""
+    return f" Not judged, too small: {_describe(inadequate, 2)} (see fairness.group_adequacy)."
+
+
 def _secondary(policy: Policy, criterion: str) -> bool:
     return policy.fairness.criterion != criterion
 
@@ -353,13 +362,7 @@ def _ci_rule(
             lo,
             hi,
         )
-    # Groups too small to assess are not judged here (fairness.group_adequacy lists them
-    # and needs its own waiver); one tiny group must not hide what the others show.
-    also = (
-        f" Not judged, too small: {_describe(inadequate, 2)} (see fairness.group_adequacy)."
-        if not inadequate.empty
-        else ""
-    )
+    also = _not_judged(inadequate)
     if beyond_point:
         return _gate(
             name,
@@ -500,11 +503,7 @@ def _group_calibration_gates(policy: Policy, audit: Any, bg: pd.DataFrame) -> li
         ]
     confidence = float(getattr(audit, "confidence", 0.95))
     pct = f"{confidence:.0%}"
-    also = (
-        f" Not judged, too small: {_describe(inadequate, 2)} (see fairness.group_adequacy)."
-        if not inadequate.empty
-        else ""
-    )
+    also = _not_judged(inadequate)
     observed = good["n_pos"].to_numpy(dtype=float)
     expected, ece = _group_expected(audit, good)
     where = [f"{a}={g}" for a, g in zip(good["attribute"], good["group"], strict=True)]
@@ -549,8 +548,7 @@ def _group_calibration_gates(policy: Policy, audit: Any, bg: pd.DataFrame) -> li
         elif worst == "warn":
             why = (
                 f"{what} is outside the band {list(f.group_oe_ratio)}, but the interval includes "
-                "1: the evidence cannot "
-                "tell this from chance."
+                "1: the evidence cannot tell this from chance."
             )
         else:
             band = list(f.group_oe_ratio)
