@@ -34,7 +34,7 @@ def _fail(err: RiskModelsError) -> None:
 
 def _fmt_ci(est) -> str:
     if math.isnan(est.value):
-        return f"NaN ({est.status})"
+        return f"NaN ({est.reason or est.status})"
     return f"{est.value:.3f} ({est.lo:.3f}-{est.hi:.3f})"
 
 

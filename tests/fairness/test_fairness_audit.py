@@ -139,17 +139,17 @@ def test_edge_cases_match_fairlearn(case):
     check_against_fairlearn(y, score, list(labels), threshold, a.by_group)
     bg = a.by_group.set_index("group")
     if case == "no_positives":
-        assert bg.loc["b", "status"] == "insufficient_evidence"
+        assert bg.loc["b", "status"] == "undefined"
         assert np.isnan(bg.loc["b", "tpr"]) and np.isnan(bg.loc["b", "tpr_lo"])
         assert not bg.loc["b", "adequate"]
     if case == "group_of_one":
-        assert bg.loc["lonely", "status"] == "small_group" and not bg.loc["lonely", "adequate"]
+        assert bg.loc["lonely", "status"] == "sparse" and not bg.loc["lonely", "adequate"]
     if case == "all_predictions_equal":
         assert (bg["selection_rate"] == 0).all() and bg["ppv"].isna().all()
     if case == "single_group":
         d = a.disparities
         assert (d["difference"] == 0).all() and (d["group"] == "only").all()
-        assert a.max_gap("fpr").status == "insufficient_evidence"
+        assert a.max_gap("fpr").status == "undefined"
 
 
 def test_several_attributes_and_intersections_match_fairlearn():
@@ -192,7 +192,7 @@ def test_ordinal_scores_have_no_calibration_metrics():
     a = audit(y, decile, g, threshold=7, n_boot=50, random_state=0)
     check_against_fairlearn(y, decile, list(g), 7, a.by_group)
     assert not a.scores_are_probabilities
-    assert (a.by_group["calibration_status"] == "not_probabilities").all()
+    assert (a.by_group["calibration_status"] == "undefined").all()
     for m in ("brier", "ece", "oe_ratio", "brier_lo", "ece_hi"):
         assert a.by_group[m].isna().all()
     assert a.calibration.empty and list(a.calibration.columns)[:2] == ["attribute", "group"]
@@ -439,7 +439,7 @@ def test_to_frame_is_long_and_consistent():
 def test_repr_html_flags_inadequate_groups():
     a = _nan_rich_audit()
     out = a._repr_html_()
-    assert "Fairness audit" in out and "small_group" in out and "(reference)" in out
+    assert "Fairness audit" in out and "sparse" in out and "(reference)" in out
     assert out.count("<tr") == len(a.by_group) + 1
     assert "FairnessAudit(n=400" in repr(a)
 
@@ -453,7 +453,7 @@ def test_max_gap_and_min_ratio_use_adequate_groups_only():
     score[g == "tiny"] = 0.99
     y = (rng.random(n) < 0.3).astype(int)
     a = audit(y, score, pd.Series(g, name="g"), threshold=0.5, n_boot=200, random_state=0)
-    assert a.by_group.set_index("group").loc["tiny", "status"] == "small_group"
+    assert a.by_group.set_index("group").loc["tiny", "status"] == "sparse"
     gap = a.max_gap("fpr")
     assert gap.group == "mid" and gap.reference == "big" and gap.n_compared == 1
     assert gap.difference_lo <= gap.difference <= gap.difference_hi

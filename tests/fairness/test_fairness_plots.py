@@ -31,7 +31,7 @@ def test_error_rate_display(prob_audit):
     disp = ErrorRateDisplay.from_audit(prob_audit, attribute="g", metrics=("fpr", "fnr"), ax=ax)
     assert disp.ax_ is ax and disp.figure_ is fig
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert labels == ["a (reference)", "b", "tiny [small_group]"]
+    assert labels == ["a (reference)", "b", "tiny [sparse]"]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["fpr", "fnr"]
     got = prob_audit.plot_error_rates(attribute="g x h")
     assert got.get_title() == "Rates by g x h"
@@ -45,7 +45,7 @@ def test_error_rate_display(prob_audit):
 def test_calibration_display(prob_audit):
     disp = GroupCalibrationDisplay.from_audit(prob_audit, attribute="g")
     texts = [t.get_text() for t in disp.ax_.get_legend().get_texts()]
-    assert texts == ["perfectly calibrated", "a (reference)", "b", "tiny [small_group]"]
+    assert texts == ["perfectly calibrated", "a (reference)", "b", "tiny [sparse]"]
     ax = prob_audit.plot_calibration()
     assert ax.get_xlabel() == "mean predicted probability"
     plt.close("all")

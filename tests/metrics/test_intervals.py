@@ -5,11 +5,15 @@ percentile rule for everything else; the one quantile-bin rule."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
 from scipy.stats import binom, binomtest
 
+from riskmodels.fairness import audit
+from riskmodels.metrics import performance_report, roc_auc_ci
 from riskmodels.metrics._counts import (
     quantile_bin_of_cells,
     quantile_bins,
@@ -194,3 +198,40 @@ def test_quantile_bins_use_the_cell_rule():
     _, expected = np.unique(quantile_bin_of_cells(counts, 17), return_inverse=True)
     assert np.array_equal(index, expected[inverse.ravel()])
     assert values.size > 17
+
+
+@pytest.mark.parametrize(("n_pos", "n_neg"), [(10, 10), (5, 200), (30, 30)])
+def test_separation_bound_is_valid_where_an_all_pairs_bound_is_not(n_pos, n_neg):
+    """Perfect separation observed: the exact bound from min(n_pos, n_neg) disjoint pairs.
+
+    Binormal scores with a true AUC just below the bound are perfectly separated in at
+    most (1 - confidence) / 2 = 2.5% of samples (measured 0.0-0.1%: the bound is
+    conservative); a bound that counted all n_pos * n_neg pairs as independent would be
+    exceeded in 26-40% of samples.
+    """
+    rng = np.random.default_rng(0)
+    m = min(n_pos, n_neg)
+    for pairs, ok in ((m, True), (n_pos * n_neg, False)):
+        auc = 0.025 ** (1 / pairs) * 0.999
+        shift = np.sqrt(2) * stats.norm.ppf(auc)  # binormal AUC = Phi(shift / sqrt(2))
+        pos = rng.normal(shift, 1, (20_000, n_pos))
+        neg = rng.normal(0, 1, (20_000, n_neg))
+        separated = (pos.min(axis=1) > neg.max(axis=1)).mean()
+        assert bool(separated <= 0.025) == ok, (pairs, separated)
+
+
+def test_a_perfectly_separated_auc_is_not_certain():
+    y = np.array([0] * 30 + [1] * 7)
+    score = np.r_[np.linspace(0, 0.4, 30), np.linspace(0.6, 1, 7)]
+    for est in (
+        performance_report(y, score, threshold=0.5, n_boot=200, random_state=0).metrics["auc"],
+        roc_auc_ci(y, score, n_boot=200, random_state=0),
+    ):
+        assert est.value == 1.0 and est.hi == 1.0
+        assert est.lo == pytest.approx(0.025 ** (1 / 7)) and est.lo < 0.6
+    flipped = roc_auc_ci(y, -score, n_boot=200, random_state=0)
+    assert flipped.value == 0.0 and flipped.lo == 0.0 and flipped.hi > 0.4
+    sex = pd.Series(["a"] * 37)
+    a = audit(y, score, sex, threshold=0.5, n_boot=200, min_group_size=10, random_state=0)
+    row = a.by_group.iloc[0]
+    assert row["auc"] == 1.0 and row["auc_lo"] == pytest.approx(0.025 ** (1 / 7))

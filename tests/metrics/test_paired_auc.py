@@ -54,7 +54,7 @@ def paired_auc_gain(  # the independent cross-check: a paired (Poisson) bootstra
     -------
     dict
         ``value`` (the exact difference), ``lo``, ``hi`` (percentile interval of the paired
-        replicates), ``n`` (rows) and ``status`` (``"ok"``, or ``"insufficient_evidence"``
+        replicates), ``n`` (rows) and ``status`` (``"ok"``, or ``"undefined"``
         when a class is missing: every number is then NaN).
     """
     from scipy import sparse
@@ -65,7 +65,7 @@ def paired_auc_gain(  # the independent cross-check: a paired (Poisson) bootstra
     n = y.size
     nan = {"value": math.nan, "lo": math.nan, "hi": math.nan, "n": int(n)}
     if n == 0 or y.all() or not y.any():
-        return {**nan, "status": "insufficient_evidence"}
+        return {**nan, "status": "undefined"}
     ua, ia = np.unique(a, return_inverse=True)
     ub, ib = np.unique(b, return_inverse=True)
     cell = (ia.astype(np.int64) * ub.size + ib) * 2 + y
@@ -139,10 +139,10 @@ def test_delong_agrees_with_a_paired_bootstrap():
     assert d["hi"] == pytest.approx(boot["hi"], abs=0.006)
 
 
-def test_a_missing_class_is_insufficient_evidence_never_zero():
+def test_a_missing_class_is_undefined_never_zero():
     y = np.zeros(50, bool)
     g = delong_auc_gain(y, np.arange(50.0), np.arange(50.0))
-    assert g["status"] == "insufficient_evidence" and np.isnan(g["value"])
+    assert g["status"] == "undefined" and np.isnan(g["value"])
 
 
 @pytest.mark.slow

@@ -138,14 +138,14 @@ def test_json_round_trip_with_nan_values():
     again = _json_round_trip(r)
     assert again == r
     assert math.isnan(again.metrics["auc"].value)
-    assert again.metrics["auc"].status == "insufficient_evidence"
+    assert again.metrics["auc"].status == "undefined"
 
 
 def test_estimate_round_trip_and_nan_equality():
     nan = float("nan")
     for est in (
         Estimate(0.7, 0.65, 0.75, 100),
-        Estimate(nan, nan, nan, 0, "insufficient_evidence"),
+        Estimate(nan, nan, nan, 0, "undefined"),
         Estimate(float("inf"), 1.0, float("inf"), 3),
     ):
         again = Estimate.from_dict(json.loads(json.dumps(est.to_dict(), allow_nan=False)))
@@ -157,6 +157,22 @@ def test_estimate_round_trip_and_nan_equality():
         Estimate(0.5, 0.4, 0.6, 10, "fine")
     with pytest.raises(SchemaError):
         Estimate.from_dict({"value": 0.5})
+
+
+def test_estimates_written_before_the_status_vocabulary_read_as_its_words():
+    """Evidence written by earlier versions (statuses ``insufficient_evidence``,
+    ``not_probabilities``, no ``reason``) still loads, as ``undefined``."""
+    for old in ("insufficient_evidence", "not_probabilities"):
+        est = Estimate.from_dict({"value": None, "lo": None, "hi": None, "n": 3, "status": old})
+        assert (est.status, est.reason) == ("undefined", "")
+    r = performance_report([0, 0, 0, 1], [0.1, 0.2, 0.3, 0.4], threshold=0.5, n_boot=0)
+    old = r.to_dict()
+    old["status"] = "insufficient_evidence"
+    for e in old["metrics"].values():
+        e.pop("reason")
+        e["status"] = "insufficient_evidence" if e["status"] != "ok" else "ok"
+    again = PerformanceReport.from_dict(old)
+    assert again.status == "undefined" and again.metrics["auc"].status == "undefined"
 
 
 def test_to_frame(report):
@@ -176,52 +192,53 @@ def test_to_frame(report):
         [1] * 10,  # no non-events
     ],
 )
-def test_insufficient_evidence_gives_nan_and_status_never_a_number(y):
+def test_undefined_gives_nan_and_status_never_a_number(y):
     p = np.linspace(0.05, 0.95, 10)
     r = performance_report(y, p, threshold=0.5, n_boot=100, random_state=0)
-    assert r.status == "insufficient_evidence"
+    assert r.status == "undefined"
     for name in BOTH_CLASSES:
         est = r.metrics[name]
-        assert est.status == "insufficient_evidence", name
+        assert est.status == "undefined", name
         assert math.isnan(est.value) and math.isnan(est.lo) and math.isnan(est.hi), name
     assert r.roc == {"fpr": [], "tpr": [], "thresholds": []}
     # rates are judged by their own denominators
     if sum(y) == 0:
-        assert r.metrics["tpr"].status == "insufficient_evidence"
+        assert r.metrics["tpr"].status == "undefined"
         assert r.metrics["tpr"].n == 0
         assert r.metrics["fpr"].status == "ok"
     if sum(y) == 10:
-        assert r.metrics["fpr"].status == "insufficient_evidence"
+        assert r.metrics["fpr"].status == "undefined"
     assert r.metrics["brier"].status == "ok"  # defined for one class
     assert _json_round_trip(r) == r
 
 
-def test_rate_with_zero_denominator_is_insufficient_evidence():
+def test_rate_with_zero_denominator_is_undefined():
     rng = np.random.default_rng(1)
     p = rng.uniform(0, 0.8, 200)
     y = rng.binomial(1, p)
     r = performance_report(y, p, threshold=0.9, n_boot=100, random_state=0)  # nobody selected
     ppv = r.metrics["ppv"]
-    assert (ppv.status, ppv.n) == ("insufficient_evidence", 0)
+    assert (ppv.status, ppv.n) == ("undefined", 0)
     assert math.isnan(ppv.value) and math.isnan(ppv.lo)
     assert r.metrics["selection_rate"].value == 0.0
     assert r.metrics["selection_rate"].status == "ok"
     assert r.status == "ok"
 
 
-def test_scores_outside_unit_interval_are_not_probabilities():
+def test_scores_outside_unit_interval_are_undefined():
     rng = np.random.default_rng(2)
     y = rng.binomial(1, 0.3, 500)
     score = rng.normal(size=500) + y  # a decision function, not a probability
     r = performance_report(y, score, threshold=0.0, n_boot=100, random_state=0)
     for name in CALIBRATION:
         est = r.metrics[name]
-        assert est.status == "not_probabilities", name
+        assert est.status == "undefined", name
+        assert "not probabilities" in est.reason, name
         assert math.isnan(est.value), name
     assert r.metrics["auc"].status == "ok"
     assert r.metrics["auc"].lo < r.metrics["auc"].value < r.metrics["auc"].hi
     assert r.metrics["tpr"].status == "ok"
-    assert r.reliability["status"] == "not_probabilities"
+    assert r.reliability["status"] == "undefined"
     assert r.reliability["uniform"]["count"] == []
     assert r.status == "ok"
     assert _json_round_trip(r) == r

@@ -87,8 +87,8 @@ def test_too_few_events_gives_nan_with_status(assessed):
     few = pd.concat([few, test[test.incident == 1].iloc[:1]])
     ev = model.assess(few, n_boot=50, explain=False, fairness=False)
     auc = ev.metric("auc")
-    assert np.isnan(auc.value) and auc.status == "insufficient_evidence"
-    assert ev.performance.status == "insufficient_evidence"
+    assert np.isnan(auc.value) and auc.status == "undefined"
+    assert ev.performance.status == "undefined"
 
 
 def test_assess_with_a_reference_group_equals_the_audit_with_it(assessed):

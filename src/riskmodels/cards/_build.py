@@ -122,6 +122,7 @@ def _estimate(e: Any) -> dict[str, Any]:
         "hi": _num(e.hi),
         "n": int(e.n),
         "status": str(e.status),
+        "reason": str(e.reason),
     }
 
 
@@ -559,7 +560,7 @@ def _group_tables(audit: Any, threshold: int, rule: dict[str, Any]) -> list[dict
                 "reference": bool(r["is_reference"]),
                 # a group the audit judged but the policy's rule calls too small is
                 # shown as too small, as the gates treat it
-                "status": str(r["status"]) if adequate[i] or not r["adequate"] else "small_group",
+                "status": str(r["status"]) if adequate[i] or not r["adequate"] else "sparse",
                 "adequate": bool(adequate[i]),
                 "n": None if "n" in hidden else int(r["n"]),
                 "n_pos": None if "n_pos" in hidden else int(r["n_pos"]),
@@ -603,7 +604,7 @@ def _gaps(audit: Any, tables: list[dict[str, Any]]) -> list[dict[str, Any]]:
             entry: dict[str, Any] = {
                 "attribute": t["attribute"],
                 "metric": metric,
-                "status": "insufficient_evidence",
+                "status": "undefined",
                 "group": None,
                 "reference": t["reference"],
                 "difference": None,

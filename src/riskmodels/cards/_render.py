@@ -43,8 +43,8 @@ METRIC_LABELS = {
 }
 STATUS_LABELS = {
     "ok": "ok",
-    "small_group": "too small",
-    "insufficient_evidence": "too few events",
+    "sparse": "too small",
+    "undefined": "too few events",
 }
 
 

@@ -44,6 +44,7 @@ from riskmodels.metrics._intervals import (
     percentile_interval,
     proportion_interval,
     rate_contrast_bounds,
+    separation_bounds,
 )
 
 if TYPE_CHECKING:
@@ -112,7 +113,7 @@ _SCHEMA = "riskmodels.fairness.FairnessAudit/1"
 class Gap:
     """The largest disparity of one metric among adequate comparisons.
 
-    ``status`` is ``"ok"`` or ``"insufficient_evidence"`` (no adequate group to compare:
+    ``status`` is ``"ok"`` or ``"undefined"`` (no adequate group to compare:
     every number is then NaN and ``group`` is None). The maximum over groups is a selected
     value, so it is biased away from 0; read it with its interval.
     """
@@ -139,12 +140,14 @@ class FairnessAudit:
     ----------
     by_group : DataFrame
         One row per (attribute, group) with columns :data:`BY_GROUP_COLUMNS`: counts,
-        ``status`` (``ok`` / ``small_group`` / ``insufficient_evidence``), ``adequate``
+        ``status`` (``ok`` / ``sparse`` / ``undefined``, see below), ``adequate``
         (True only for ``ok``: an inadequate group never passes a gate), ``is_reference``,
         each metric with ``_lo`` / ``_hi`` bounds, and ``calibration_status`` (``ok`` /
-        ``not_probabilities``). The rates (:data:`~riskmodels.fairness.METRICS` up to
-        ``npv``) have exact (Clopper-Pearson) bounds from their counts, never zero-width;
-        ``auc``, ``brier``, ``ece`` and ``oe_ratio`` percentile bootstrap bounds.
+        ``undefined``: the scores are not probabilities). The rates
+        (:data:`~riskmodels.fairness.METRICS` up to ``npv``) have exact (Clopper-Pearson)
+        bounds from their counts, never zero-width; ``oe_ratio`` the exact Poisson
+        interval; ``auc``, ``brier`` and ``ece`` percentile bootstrap bounds (the AUC of a
+        perfectly separated group takes the exact pair bound instead of [1, 1]).
     disparities : DataFrame
         Long format, one row per (attribute, group, metric) for :data:`DISPARITY_METRICS`,
         columns :data:`DISPARITY_COLUMNS`: difference and ratio against the attribute's
@@ -211,9 +214,7 @@ class FairnessAudit:
     def _gap_from_row(self, metric: str, rows: pd.DataFrame, position: int | None) -> Gap:
         if position is None:
             nan = float("nan")
-            return Gap(
-                metric, None, None, None, nan, nan, nan, nan, nan, nan, 0, "insufficient_evidence"
-            )
+            return Gap(metric, None, None, None, nan, nan, nan, nan, nan, nan, 0, "undefined")
         row = rows.iloc[position]
         return Gap(
             metric=metric,
@@ -243,7 +244,7 @@ class FairnessAudit:
         Returns
         -------
         Gap
-            With ``status="insufficient_evidence"`` and NaN values when no adequate group
+            With ``status="undefined"`` and NaN values when no adequate group
             can be compared (a gate must not pass on that).
 
         Examples
@@ -271,7 +272,7 @@ class FairnessAudit:
         >>> a = audit([0, 1] * 100, [0.2, 0.8] * 100, pd.Series(["x"] * 200), threshold=0.5,
         ...           n_boot=0)
         >>> a.min_ratio("selection_rate").status  # one group: nothing to compare
-        'insufficient_evidence'
+        'undefined'
         """
         rows = self._comparisons(metric, attribute)
         rows = rows[rows["ratio"].notna()]
@@ -400,7 +401,7 @@ class FairnessAudit:
             f"<p><b>Fairness audit</b>: n = {self.n:,}; predicted positive iff score &ge; "
             f"{html.escape(repr(self.threshold))}; {level}% intervals: exact for rates, "
             f"percentile bootstrap ({self.n_boot} replicates) for AUC and calibration; "
-            f"groups under {self.min_group_size} rows are flagged <i>small_group</i> and "
+            f"groups under {self.min_group_size} rows are flagged <i>sparse</i> and "
             "never pass.</p>"
         )
         header = "".join(
@@ -615,7 +616,7 @@ def audit(
         Probabilities or any ordinal score (e.g. a 1-10 decile). Predicted positive iff
         ``y_score >= threshold``. Calibration metrics (``brier``, ``ece``, ``oe_ratio``) are
         computed only when every score lies in [0, 1]; otherwise they are NaN and
-        ``calibration_status`` is ``not_probabilities``.
+        ``calibration_status`` is ``undefined``.
     sensitive_features : Series or DataFrame
         One protected attribute (Series) or several (DataFrame columns), matched to the
         scores by position. Labels may be strings, pandas categoricals, integers or
@@ -637,7 +638,7 @@ def audit(
     confidence : float, default 0.95
         Level of every interval.
     min_group_size : int, default 50
-        Groups with fewer rows are reported with status ``small_group`` and are never
+        Groups with fewer rows are reported with status ``sparse`` and are never
         ``adequate``.
     random_state : int, Generator or None
         Seeds the bootstrap.
@@ -669,8 +670,8 @@ def audit(
     claim certainty; the bounds implied by both groups' exact intervals
     (:func:`~riskmodels.metrics._intervals.rate_contrast_bounds`) are used instead.
 
-    A group's ``status`` is ``small_group`` when ``n < min_group_size``, else
-    ``insufficient_evidence`` when it has no events or no non-events (error rates and AUC
+    A group's ``status`` is ``sparse`` when ``n < min_group_size`` (its numbers are shown,
+    never judged), else ``undefined`` when it has no events or no non-events (error rates and AUC
     are then undefined, reported NaN, never 0), else ``ok``.
 
     ``oe_ratio`` (observed / expected events) is the calibration-in-the-large measure;
@@ -788,8 +789,8 @@ def _audit_one(
     n_pos = counts[:, 1, :].sum(axis=-1)
     status = np.where(
         n < min_group_size,
-        "small_group",
-        np.where((n_pos == 0) | (n_pos == n), "insufficient_evidence", "ok"),
+        "sparse",
+        np.where((n_pos == 0) | (n_pos == n), "undefined", "ok"),
     )
     reps = bootstrap_metrics(tensor, rows, n_boot, rng) if n_boot > 0 else None
     return {
@@ -824,6 +825,14 @@ def _by_group_columns(
     else:  # one sort for every bootstrapped metric's replicates
         lo, hi = percentile_interval(np.stack([reps[m] for m in others], axis=2), confidence)
     bounds = {m: (lo[:, j], hi[:, j]) for j, m in enumerate(others)}
+    if reps is not None:  # a perfectly separated group's replicates are all 1: not certainty
+        bounds["auc"] = separation_bounds(
+            point["auc"],
+            *bounds["auc"],
+            result["n_pos"],
+            result["n"] - result["n_pos"],
+            confidence,
+        )
     # one call for every rate: each call has a fixed cost worth sharing
     rate_lo, rate_hi = proportion_interval(
         np.stack([rates[m][0] for m in RATE_METRICS]),
@@ -839,7 +848,7 @@ def _by_group_columns(
     for m in METRICS:
         cols[m] = point[m]
         cols[f"{m}_lo"], cols[f"{m}_hi"] = bounds[m]
-    cols["calibration_status"] = ["ok" if probabilities else "not_probabilities"] * n_groups
+    cols["calibration_status"] = ["ok" if probabilities else "undefined"] * n_groups
     return cols
 
 

@@ -13,6 +13,10 @@
   probability scores: the exact Poisson (Garwood) interval of the observed count divided by
   the expected count, :func:`oe_interval` (conservative, since a sum of Bernoulli
   variables varies less than a Poisson one with the same mean).
+* **AUC at perfect separation** (every event scored above every non-event, or below): every
+  bootstrap replicate is 1 (or 0), so the percentile interval would be [1, 1];
+  :func:`separation_bounds` gives the exact bound from ``min(events, non-events)`` disjoint
+  pairs instead.
 * **Differences and ratios of two groups' rates** where every bootstrap replicate is equal
   (both groups at 0, or both at 1: the percentile interval would claim certainty):
   :func:`rate_contrast_bounds`, the range allowed by both groups' exact intervals.
@@ -43,6 +47,7 @@ __all__ = [
     "percentile_interval",
     "proportion_interval",
     "rate_contrast_bounds",
+    "separation_bounds",
 ]
 
 #: How rate intervals are computed, in words (for reports and model cards).
@@ -182,6 +187,43 @@ def rate_contrast_bounds(
         "ratio_lo": safe_ratio(lo, hi_ref),
         "ratio_hi": np.where((lo_ref == 0) & (hi > 0), np.inf, safe_ratio(hi, lo_ref)),
     }
+
+
+def separation_bounds(
+    value: ArrayLike,
+    lo: ArrayLike,
+    hi: ArrayLike,
+    n_pos: ArrayLike,
+    n_neg: ArrayLike,
+    confidence: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """An AUC interval that does not claim certainty at perfect separation.
+
+    Where the AUC is exactly 1, every bootstrap replicate is 1 too, and the percentile
+    interval reads [1, 1]. But ``m = min(n_pos, n_neg)`` disjoint (event, non-event) pairs
+    are independent draws, each concordant with probability AUC, and all ``m`` were
+    concordant; an AUC below ``((1 - confidence) / 2) ** (1 / m)`` (the Clopper-Pearson
+    lower bound of ``m`` successes in ``m``) makes that less likely than
+    ``(1 - confidence) / 2``. That bound replaces the collapsed lower end (and ``1 -`` it
+    the collapsed upper end at AUC 0); elsewhere ``lo`` and ``hi`` are returned unchanged.
+    It is conservative: it uses ``m`` of the ``n_pos * n_neg`` pairs.
+
+    Examples
+    --------
+    >>> lo, hi = separation_bounds([1.0, 0.8], [1.0, 0.7], [1.0, 0.9], [7, 50], [30, 50], 0.95)
+    >>> [round(float(x), 3) for x in lo], [round(float(x), 3) for x in hi]
+    ([0.59, 0.7], [1.0, 0.9])
+    """
+    value, lo, hi = (np.asarray(x, dtype=float) for x in (value, lo, hi))
+    m = np.minimum(np.asarray(n_pos, dtype=float), np.asarray(n_neg, dtype=float))
+    with np.errstate(divide="ignore"):
+        bound = ((1.0 - float(confidence)) / 2.0) ** (1.0 / np.where(m > 0, m, np.inf))
+    # only where the bootstrap collapsed: a NaN interval (too many undefined replicates)
+    # stays NaN, by the percentile rule
+    return (
+        np.where((value == 1.0) & (lo == 1.0) & (m > 0), bound, lo),
+        np.where((value == 0.0) & (hi == 0.0) & (m > 0), 1.0 - bound, hi),
+    )
 
 
 def oe_interval(

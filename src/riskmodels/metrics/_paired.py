@@ -26,8 +26,8 @@ def delong_auc_gain(
     The placement values of each positive (share of negatives it outranks, ties half) and
     each negative give the covariance of the two AUCs (DeLong et al. 1988); the interval is
     normal on the difference. Returns ``value`` (the exact difference), ``lo``, ``hi``,
-    ``n`` and ``status`` (``"insufficient_evidence"``, every number NaN, with fewer than
-    two of a class).
+    ``n`` and ``status`` (``"undefined"``, every number NaN, with fewer than two of a
+    class).
 
     Examples
     --------
@@ -49,7 +49,7 @@ def delong_auc_gain(
             "lo": nan,
             "hi": nan,
             "n": int(y.size),
-            "status": "insufficient_evidence",
+            "status": "undefined",
         }
     pos, neg = scores[:, y], scores[:, ~y]
     all_ranks = rankdata(np.hstack([pos, neg]), axis=1)  # midranks: ties count half

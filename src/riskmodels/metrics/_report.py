@@ -23,6 +23,7 @@ from riskmodels.metrics._intervals import (
     PROPORTION_METHOD,
     percentile_interval,
     proportion_interval,
+    separation_bounds,
 )
 from riskmodels.metrics._performance import (
     BOTH_CLASS_METRICS,
@@ -47,8 +48,17 @@ if TYPE_CHECKING:
 
 __all__ = ["STATUSES", "Estimate", "PerformanceReport", "performance_report", "roc_auc_ci"]
 
-#: The statuses an :class:`Estimate` can have.
-STATUSES = ("ok", "insufficient_evidence", "not_probabilities")
+#: The statuses of every estimate in the package (:class:`Estimate`, the fairness audit's
+#: groups and long table, the paired AUC gain): ``ok`` (defined and judged), ``sparse``
+#: (defined, but from a group too small to judge by the adequacy rule: shown, never
+#: judged) and ``undefined`` (cannot be computed on these rows: NaN, with a reason).
+STATUSES = ("ok", "sparse", "undefined")
+#: Statuses written by riskmodels before 0.3, read as their current names.
+LEGACY_STATUSES = {
+    "insufficient_evidence": "undefined",
+    "not_probabilities": "undefined",
+    "small_group": "sparse",
+}
 #: Metrics that are only meaningful for probabilities in [0, 1].
 CALIBRATION_METRICS = frozenset(
     {
@@ -119,7 +129,10 @@ class Estimate:
         ``1 - confidence`` of the replicates leave the measure undefined.
     n : int
         Rows in the metric's denominator (all rows; events for TPR; selected rows for PPV).
-    status : {"ok", "insufficient_evidence", "not_probabilities"}
+    status : {"ok", "sparse", "undefined"}
+        See :data:`STATUSES`.
+    reason : str
+        Why the status is not ``ok``, in words (empty when it is).
 
     Notes
     -----
@@ -130,7 +143,7 @@ class Estimate:
     --------
     >>> import json
     >>> e = Estimate(value=float("nan"), lo=float("nan"), hi=float("nan"), n=1,
-    ...              status="insufficient_evidence")
+    ...              status="undefined", reason="fewer than 2 events or 2 non-events")
     >>> e.to_dict()["value"] is None
     True
     >>> Estimate.from_dict(json.loads(json.dumps(e.to_dict()))) == e
@@ -142,6 +155,7 @@ class Estimate:
     hi: float
     n: int
     status: str = "ok"
+    reason: str = ""
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -162,6 +176,7 @@ class Estimate:
             "hi": _encode(self.hi),
             "n": self.n,
             "status": self.status,
+            "reason": self.reason,
         }
 
     @classmethod
@@ -173,7 +188,8 @@ class Estimate:
                 lo=_decode(data["lo"]),
                 hi=_decode(data["hi"]),
                 n=data["n"],
-                status=data["status"],
+                status=LEGACY_STATUSES.get(data["status"], data["status"]),
+                reason=data.get("reason", ""),
             )
         except (KeyError, TypeError) as exc:
             raise SchemaError(
@@ -241,8 +257,8 @@ class PerformanceReport:
     roc : dict
         ``fpr``, ``tpr``, ``thresholds`` (at most 500 points; empty lists with insufficient
         evidence).
-    status : {"ok", "insufficient_evidence"}
-        ``insufficient_evidence`` with fewer than 2 events or 2 non-events.
+    status : {"ok", "undefined"}
+        ``undefined`` with fewer than 2 events or 2 non-events.
     ci_method : str
         How the intervals were computed, in words (for model cards).
     """
@@ -285,7 +301,8 @@ class PerformanceReport:
         """Inverse of :meth:`to_dict`."""
         try:
             return cls(
-                **{k: _decode(data[k]) for k in _SCALARS},
+                **{k: _decode(data[k]) for k in _SCALARS if k != "status"},
+                status=LEGACY_STATUSES.get(data["status"], data["status"]),
                 ci_method=data.get("ci_method", ""),
                 metrics={k: Estimate.from_dict(v) for k, v in data["metrics"].items()},
                 confusion={k: int(v) for k, v in data["confusion"].items()},
@@ -381,16 +398,23 @@ def _rng(random_state: Any) -> np.random.Generator:
         ) from exc
 
 
+#: Why a report's metric is undefined, in words (cards and gate reasons quote it).
+NOT_PROBABILITIES = "the scores are not probabilities in [0, 1]"
+TOO_FEW_CLASSES = "fewer than 2 events or 2 non-events"
+
+
 def _estimate(name: str, value: float, ci: tuple[float, float], n: int, rows: _Rows) -> Estimate:
     if name in CALIBRATION_METRICS and not rows.is_probability:
-        status = "not_probabilities"
-    elif (name in BOTH_CLASS_METRICS and not rows.both_classes) or math.isnan(value):
-        status = "insufficient_evidence"
+        reason = NOT_PROBABILITIES
+    elif name in BOTH_CLASS_METRICS and not rows.both_classes:
+        reason = TOO_FEW_CLASSES
+    elif n == 0:
+        reason = "no rows in its denominator"
+    elif math.isnan(value):
+        reason = "not defined on these rows"
     else:
-        status = "ok"
-    if status != "ok":
-        return Estimate(math.nan, math.nan, math.nan, n, status)
-    return Estimate(value, ci[0], ci[1], n, status)
+        return Estimate(value, ci[0], ci[1], n)
+    return Estimate(math.nan, math.nan, math.nan, n, "undefined", reason)
 
 
 def performance_report(
@@ -415,10 +439,10 @@ def performance_report(
     where a metric is undefined is left out; if more than ``1 - confidence`` of them are,
     the interval is NaN.
 
-    With fewer than 2 events or 2 non-events the report's status is
-    ``"insufficient_evidence"`` and every metric that compares the classes is NaN with
-    that status; a rate with a zero denominator is NaN with that status; calibration
-    metrics of scores outside [0, 1] are NaN with status ``"not_probabilities"``.
+    With fewer than 2 events or 2 non-events the report's status is ``"undefined"`` and
+    every metric that compares the classes is NaN with that status; so is a rate with a
+    zero denominator, and every calibration metric of scores outside [0, 1]. Each such
+    estimate's ``reason`` says why.
 
     Parameters
     ----------
@@ -451,8 +475,9 @@ def performance_report(
     >>> r = performance_report(y, p, threshold=0.5, n_boot=200, random_state=0)
     >>> r.status, r.metrics["auc"].status, r.metrics["auc"].lo < r.metrics["auc"].hi
     ('ok', 'ok', True)
-    >>> performance_report([0, 1, 0], [0.2, 0.8, 0.4], threshold=0.5).metrics["auc"].status
-    'insufficient_evidence'
+    >>> auc = performance_report([0, 1, 0], [0.2, 0.8, 0.4], threshold=0.5).metrics["auc"]
+    >>> auc.status, auc.reason
+    ('undefined', 'fewer than 2 events or 2 non-events')
     """
     threshold = _check_threshold(threshold, "performance_report")
     _check_bootstrap_args(n_boot, confidence, "performance_report")
@@ -540,12 +565,14 @@ def performance_report(
         for k, v in reps.items():
             lo, hi = percentile_interval(v, confidence)
             intervals[k] = (float(lo), float(hi))
+        if "auc" in reps:
+            intervals["auc"] = _separation(point["auc"], intervals["auc"], rows, confidence)
 
     metrics = {
         k: _estimate(k, point[k], intervals[k], denominators.get(k, n), rows)
         for k in REPORT_METRICS
     }
-    reliability: dict[str, Any] = {"status": "ok" if is_prob else "not_probabilities"}
+    reliability: dict[str, Any] = {"status": "ok" if is_prob else "undefined"}
     for strategy in ("uniform", "quantile"):
         if is_prob:
             reliability[strategy] = _reliability(rows, REPORT_ECE_BINS, strategy)
@@ -571,7 +598,7 @@ def performance_report(
         confusion=counts,
         reliability=reliability,
         roc=_roc_points(rows, REPORT_ROC_POINTS),
-        status="ok" if rows.both_classes else "insufficient_evidence",
+        status="ok" if rows.both_classes else "undefined",
         ci_method=_ci_method(int(n_boot), confidence, exact),
     )
 
@@ -598,8 +625,7 @@ def roc_auc_ci(
     Returns
     -------
     Estimate
-        NaN with status ``insufficient_evidence`` with fewer than 2 events or 2
-        non-events.
+        NaN with status ``undefined`` with fewer than 2 events or 2 non-events.
 
     Examples
     --------
@@ -620,5 +646,13 @@ def roc_auc_ci(
         table = build_cell_table(rows.y, rows.p)
         reps = bootstrap_replicates(table, ["auc"], n_boot, rng)["auc"]
         lo, hi = percentile_interval(reps, float(confidence))
-        ci = (float(lo), float(hi))
+        ci = _separation(value, (float(lo), float(hi)), rows, float(confidence))
     return _estimate("auc", value, ci, len(rows.p), rows)
+
+
+def _separation(
+    auc: float, ci: tuple[float, float], rows: _Rows, confidence: float
+) -> tuple[float, float]:
+    """The AUC interval, with the exact bound where perfect separation collapses it."""
+    lo, hi = separation_bounds(auc, ci[0], ci[1], rows.n_pos, rows.n_neg, confidence)
+    return float(lo), float(hi)

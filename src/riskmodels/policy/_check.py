@@ -93,7 +93,7 @@ def _reliability_gates(policy: Policy, evidence: Any) -> list[Gate]:
         est = evidence.metric(metric)
         value = est.lo if use == "lo" else est.value
         if est.status != "ok" or math.isnan(value):
-            why = "it is undefined" if est.status == "ok" else f"its status is {est.status}"
+            why = f"it is undefined ({est.reason})" if est.reason else "it is undefined"
             if use == "lo" and est.status == "ok":
                 why = "it has no confidence interval (n_boot=0?)"
             return _gate(
