@@ -9,6 +9,8 @@ or ``IndexError`` reaches a user from a bad argument.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Iterable
 from typing import Any
 
@@ -18,9 +20,15 @@ import pandas as pd
 from riskmodels.errors import Problem, SchemaError
 
 __all__ = [
+    "as_float_vector",
+    "check_binary_labels",
     "check_choice",
+    "check_finite",
     "check_int",
+    "check_level",
     "check_positions",
+    "check_real",
+    "check_same_length",
     "check_seed",
     "raise_problems",
 ]
@@ -107,3 +115,100 @@ def check_positions(rows: Any, n: int, name: str = "rows") -> tuple[np.ndarray, 
             Problem(name, f"positions {bad[:5].tolist()}", f"positions must lie in 0..{n - 1}")
         ]
     return arr.astype(np.int64), []
+
+
+# ------------------------------------------------------------------ arrays of rows
+def as_float_vector(x: Any, name: str) -> tuple[np.ndarray | None, list[Problem]]:
+    """``x`` as a 1-D float array (pandas nullable values become NaN), or None and why.
+
+    Examples
+    --------
+    >>> as_float_vector([0, 1, 1], "y_true")[0].tolist()
+    [0.0, 1.0, 1.0]
+    >>> [p.hint for p in as_float_vector([[0.8, 0.2]], "y_prob")[1]]
+    ['this looks like predict_proba output: pass predict_proba(X)[:, 1]']
+    >>> [p.found for p in as_float_vector(["a", "b"], "y_true")[1]]
+    ['cannot be read as numbers (dtype list)']
+    """
+    try:
+        if hasattr(x, "to_numpy"):  # pandas: nullable dtypes need na_value to convert
+            arr = x.to_numpy(dtype=float, na_value=np.nan)
+        else:
+            arr = np.asarray(x, dtype=float)
+    except (TypeError, ValueError):
+        dtype = getattr(x, "dtype", type(x).__name__)
+        return None, [
+            Problem(name, f"cannot be read as numbers (dtype {dtype})", hint="pass numeric values")
+        ]
+    if arr.ndim != 1:
+        hint = "pass a 1-D array with one value per row"
+        if arr.ndim == 2 and arr.shape[-1] == 2:
+            hint = "this looks like predict_proba output: pass predict_proba(X)[:, 1]"
+        return None, [Problem(name, f"has shape {arr.shape}, expected 1-D", hint=hint)]
+    return arr, []
+
+
+def check_binary_labels(y: np.ndarray, name: str = "y_true") -> list[Problem]:
+    """Problems unless every value of ``y`` (floats) is 0 or 1, naming what was found.
+
+    Examples
+    --------
+    >>> [p.found for p in check_binary_labels(np.array([0.0, 2.0, np.nan]))]
+    ['contains 1 missing value(s)', 'is not binary: found value(s) 2.0']
+    """
+    problems = []
+    n_nan = int(np.isnan(y).sum())
+    if n_nan:
+        problems.append(
+            Problem(
+                name,
+                f"contains {n_nan} missing value(s)",
+                hint="drop rows whose outcome is unknown before evaluating",
+            )
+        )
+    other = np.unique(y[~np.isnan(y) & (y != 0) & (y != 1)])
+    if other.size:
+        shown = ", ".join(repr(float(v)) for v in other[:5])
+        problems.append(
+            Problem(
+                name,
+                f"is not binary: found value(s) {shown}",
+                hint="encode the outcome as 1 = event, 0 = no event",
+            )
+        )
+    return problems
+
+
+def check_finite(x: np.ndarray, name: str, hint: str) -> list[Problem]:
+    """Problems unless every value of ``x`` is finite (counts missing and infinite ones)."""
+    n_nan = int(np.isnan(x).sum())
+    n_inf = int(np.isinf(x).sum())
+    if not (n_nan or n_inf):
+        return []
+    return [Problem(name, f"contains {n_nan} missing and {n_inf} infinite value(s)", hint=hint)]
+
+
+def check_same_length(arrays: dict[str, np.ndarray | None]) -> list[Problem]:
+    """Problems unless the given arrays (None: already reported) have one, non-zero length."""
+    lengths = {k: a.size for k, a in arrays.items() if a is not None}
+    if len(set(lengths.values())) > 1:
+        shown = ", ".join(f"{k} has {v}" for k, v in lengths.items())
+        return [Problem(None, f"inputs differ in length ({shown})", hint="align rows")]
+    if lengths and next(iter(lengths.values())) == 0:
+        return [Problem(None, "no rows", hint="evaluate on a non-empty sample")]
+    return []
+
+
+def check_real(value: Any, name: str, hint: str = "pass a finite number") -> list[Problem]:
+    """Problems unless ``value`` is a finite real number (not a bool)."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if ok and math.isfinite(float(value)):
+        return []
+    return [Problem(name, repr(value), hint)]
+
+
+def check_level(value: Any, name: str = "confidence") -> list[Problem]:
+    """Problems unless ``value`` is a confidence level strictly between 0 and 1."""
+    if not check_real(value, name) and 0.0 < float(value) < 1.0:
+        return []
+    return [Problem(name, repr(value), "pass a level in (0, 1), e.g. 0.95")]

@@ -532,9 +532,10 @@ def score_cmd(
             explain=explain,
             trust_store=trust_store,
             audit_log=audit_log,
+            split_by=split_by,  # checked before anyone is scored
         )
         with step(f"Writing {out}"):
-            getattr(risk_list, writer)(out, split_by=split_by)
+            getattr(risk_list, writer)(out)
     except RiskModelsError as err:
         _fail(err)
     _summary(risk_list, out, split_by)

@@ -302,6 +302,31 @@ def test_largest_reference_ignores_missing_and_dict_overrides():
     assert set(b.disparities.query("attribute == 'g'")["reference"]) == {"b"}
 
 
+def test_intersections_inherit_the_reference_cell_unless_named():
+    rng, y, score = _random(3000, 7)
+    frame = pd.DataFrame(
+        {
+            "sex": rng.choice(["M", "F"], 3000, p=[0.8, 0.2]),
+            "eth": rng.choice(["A", "B", "C"], 3000, p=[0.6, 0.3, 0.1]),
+            "age": rng.choice(["young", "old"], 3000),
+        }
+    )
+    plain = audit(y, score, frame, threshold=0.5, n_boot=0)
+    assert plain.reference["sex x eth"] == "M x A"  # the largest cell
+    a = audit(y, score, frame, threshold=0.5, n_boot=0, reference={"eth": "C"})
+    largest_age = a.reference["age"]
+    assert a.reference["sex x eth"] == "M x C"  # sex's largest, eth's named
+    assert a.reference["eth x age"] == f"C x {largest_age}"
+    assert a.reference["sex x age"] == plain.reference["sex x age"]  # nothing named: largest
+    assert a.reference["sex x eth x age"] == f"M x C x {largest_age}"
+    named = audit(
+        y, score, frame, threshold=0.5, n_boot=0, reference={"eth": "C", "sex x eth": ("F", "B")}
+    )
+    assert named.reference["sex x eth"] == "F x B"
+    cell = named.disparities.query("attribute == 'eth x age' and metric == 'tpr'")
+    assert set(cell["reference"]) == {f"C x {largest_age}"}
+
+
 def test_errors_list_every_problem():
     with pytest.raises(SchemaError) as info:
         audit(

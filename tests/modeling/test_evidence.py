@@ -106,3 +106,24 @@ def test_assess_with_a_reference_group_equals_the_audit_with_it(assessed):
     assert ev.fairness.reference["sex"] == "F"
     pd.testing.assert_frame_equal(ev.fairness.by_group, direct.by_group)
     pd.testing.assert_frame_equal(ev.fairness.disparities, direct.disparities)
+
+
+def test_assess_with_extra_thresholds_reuses_the_scores(assessed):
+    model, test, _ = assessed
+    ev = model.assess(test, n_boot=0, explain=False, thresholds=[0.05, 0.2], random_state=1)
+    t = ev.threshold_rates
+    assert sorted(set(t["threshold"])) == sorted({model.threshold_, 0.05, 0.2})
+    direct = rm.fairness.rates_at_thresholds(
+        test[model.spec.target].astype(int).to_numpy(),
+        model._predict_proba(test),
+        test[model.spec.protected_names],
+        thresholds=[model.threshold_, 0.05, 0.2],
+    )
+    pd.testing.assert_frame_equal(t, direct)
+    # the main threshold's overall TPR is the performance report's
+    at = t[(t.threshold == model.threshold_) & (t.attribute == "all") & (t.metric == "tpr")]
+    assert at["value"].iloc[0] == pytest.approx(ev.metric("tpr").value)
+    again = rm.Evidence.from_dict(json.loads(json.dumps(ev.to_dict())))
+    pd.testing.assert_frame_equal(again.threshold_rates, t, check_dtype=False)
+    with pytest.raises(rm.errors.SchemaError, match="thresholds"):
+        model.assess(test, n_boot=0, explain=False, thresholds=["high"])

@@ -7,6 +7,7 @@ sheet or file per value with ``split_by``."""
 from __future__ import annotations
 
 import csv
+import json
 import re
 import warnings
 
@@ -558,3 +559,38 @@ def test_split_into_a_file_is_refused(tmp_path):
     (tmp_path / "list.csv").write_text("not a folder")
     with pytest.raises(SchemaError, match="is a file"):
         site_list().to_csv(tmp_path / "list.csv", split_by="establishment")
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_a_new_split_removes_only_the_files_an_earlier_split_wrote(kind, tmp_path):
+    """A prison with no one on today's list must not find yesterday's file in the folder;
+    files the site put there are never touched."""
+    folder = tmp_path / "lists"
+    monday = site_list(12)
+    monday.frame["establishment"] = pd.Categorical(["HMP Alpha", "HMP Beta", "HMP Gamma"] * 4)
+    getattr(monday, f"to_{kind}")(folder, split_by="establishment")
+    (folder / "site notes.txt").write_text("ours")
+    (folder / f"archive.{kind}").write_text("ours too")
+    tuesday = site_list(12, seed=1)
+    tuesday.frame["establishment"] = pd.Categorical(["HMP Alpha", "HMP Beta"] * 6)
+    getattr(tuesday, f"to_{kind}")(folder, split_by="establishment")
+    names = {p.name for p in folder.iterdir()}
+    assert f"HMP_Gamma.{kind}" not in names and "HMP_Gamma.about.txt" not in names
+    assert {f"HMP_Alpha.{kind}", f"HMP_Beta.{kind}", "site notes.txt", f"archive.{kind}"} <= names
+    manifest = json.loads((folder / "risk_list_files.json").read_text())
+    assert manifest["split_by"] == "establishment"
+    assert f"HMP_Alpha.{kind}" in manifest["files"] and f"archive.{kind}" not in manifest["files"]
+
+
+def test_a_list_scored_with_split_by_splits_every_export_by_default(tmp_path):
+    rl = site_list(12, split_by="establishment")
+    assert rl.split_by == "establishment"
+    rl.to_parquet(tmp_path / "lists")
+    assert sorted(p.name for p in (tmp_path / "lists").glob("*.parquet")) == [
+        "HMP_Alpha.parquet",
+        "HMP_Beta.parquet",
+    ]
+    part = RiskList.from_parquet(tmp_path / "lists" / "HMP_Alpha.parquet")
+    assert part.split_by is None  # each part is one place's whole list
+    rl.to_excel(tmp_path / "l.xlsx")
+    assert pd.ExcelFile(tmp_path / "l.xlsx").sheet_names[:2] == ["HMP Alpha", "HMP Beta"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import numpy as np
 import pandas as pd
@@ -410,3 +411,17 @@ def test_the_same_person_twice_in_one_snapshot_is_refused_with_their_id(bundle, 
         _score(bundle, twice, audit_log=tmp_path / "log.jsonl")
     assert info.value.columns == ["person_id"]
     assert str(twice.loc[0, "person_id"]) in str(info.value)
+
+
+def test_split_by_is_checked_before_anyone_is_scored(bundle_copy, people, tmp_path):
+    log = tmp_path / "log.jsonl"
+    rl = _score(bundle_copy, people.head(6), split_by="person_id", audit_log=log)
+    assert rl.split_by == "person_id" and rl.metadata["split_by"] == "person_id"
+    rl.to_csv(tmp_path / "lists")
+    assert len(list((tmp_path / "lists").glob("*.csv"))) == rl.frame["person_id"].nunique()
+    for column, hint in (("sex", "protected attributes never travel"), ("wing", "split by one")):
+        with pytest.raises(SchemaError, match=hint) as info:
+            _score(bundle_copy, people.head(6), split_by=column, audit_log=log)
+        assert info.value.columns == ["split_by"]
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [e["event"] for e in entries] == ["score", "refused", "refused"]

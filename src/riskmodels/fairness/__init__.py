@@ -5,6 +5,9 @@
   from count tensors (one ``np.bincount`` pass) and a multinomial bootstrap over cells.
 * :func:`proxy_scan` -> :class:`ProxyScan`: how well the features predict each protected
   attribute, jointly (cross-validated AUC) and one by one (Cramér's V).
+* :func:`rates_at_thresholds`: selection rate, TPR, FPR and PPV at candidate thresholds,
+  overall and by group, each with its exact interval (one count pass per threshold).
+* :func:`outcomes_by_score`: observed outcome rate at each level of an ordinal score.
 * :func:`mitigate` -> :class:`MitigatedModel`: fairlearn's exponentiated gradient or
   threshold optimizer around any model exposing ``spec`` and ``make_estimator()``.
 
@@ -35,6 +38,11 @@ from riskmodels.fairness._mitigate import CONSTRAINTS, METHODS, MitigatedModel, 
 from riskmodels.fairness._ordinal import outcomes_by_score
 from riskmodels.fairness._plots import ErrorRateDisplay, GroupCalibrationDisplay
 from riskmodels.fairness._proxy import N_QUANTILES, ProxyScan, cramers_v, proxy_scan
+from riskmodels.fairness._thresholds import (
+    THRESHOLD_COLUMNS,
+    THRESHOLD_METRICS,
+    rates_at_thresholds,
+)
 
 __all__ = [
     "BY_GROUP_COLUMNS",
@@ -47,6 +55,8 @@ __all__ = [
     "METRICS",
     "N_QUANTILES",
     "N_SCORE_BINS",
+    "THRESHOLD_COLUMNS",
+    "THRESHOLD_METRICS",
     "ErrorRateDisplay",
     "FairnessAudit",
     "Gap",
@@ -58,4 +68,5 @@ __all__ = [
     "mitigate",
     "outcomes_by_score",
     "proxy_scan",
+    "rates_at_thresholds",
 ]

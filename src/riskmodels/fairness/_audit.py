@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import json
-import math
 import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -17,6 +16,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from riskmodels._validation import (
+    as_float_vector,
+    check_binary_labels,
+    check_finite,
+    check_int,
+    check_level,
+    check_real,
+    check_same_length,
+    raise_problems,
+)
 from riskmodels.errors import Problem, SchemaError
 from riskmodels.fairness._engine import (
     CALIBRATION_BINS,
@@ -454,23 +463,6 @@ def _fmt_ci(value: float, lo: float, hi: float) -> str:
 
 
 # ---------------------------------------------------------------------- validation
-def _float_vector(x: object, name: str, problems: list[Problem]) -> np.ndarray | None:
-    try:
-        if isinstance(x, np.ndarray) and x.dtype == np.float64:
-            arr = x
-        elif isinstance(x, pd.Series | pd.Index):
-            arr = x.to_numpy(dtype="float64", na_value=np.nan)
-        else:
-            arr = np.asarray(x, dtype="float64")
-    except (TypeError, ValueError):
-        problems.append(Problem(name, "values that are not numbers", "pass numeric values"))
-        return None
-    if arr.ndim != 1:
-        problems.append(Problem(name, f"shape {arr.shape}", "pass a one-dimensional array"))
-        return None
-    return arr
-
-
 def _check_inputs(
     y_true: object,
     y_score: object,
@@ -481,70 +473,38 @@ def _check_inputs(
     min_group_size: object,
     n_bins: object,
 ) -> tuple[np.ndarray, np.ndarray]:
-    problems: list[Problem] = []
-    y = _label_vector(y_true, problems)
-    s = _float_vector(y_score, "y_score", problems)
-    if y is not None and not (
-        y.dtype.kind in "biu" and y.min(initial=0) >= 0 and y.max(initial=0) <= 1
-    ):
-        y = y.astype(np.float64)
-        bad = ~((y == 0) | (y == 1))
-        if bad.any():
-            examples = sorted({str(v) for v in y[bad][:5]})
-            problems.append(
-                Problem(
-                    "y_true",
-                    f"{int(bad.sum())} value(s) that are not 0/1, e.g. {examples}",
-                    "labels must be binary (1 = the incident happened); drop unlabelled rows",
-                )
-            )
-    if s is not None and not np.isfinite(s).all():
-        problems.append(
-            Problem(
-                "y_score",
-                f"{int((~np.isfinite(s)).sum())} missing or infinite score(s)",
-                "score every row before auditing",
-            )
-        )
-    if y is not None and s is not None and y.size != s.size:
-        problems.append(
-            Problem("y_score", f"{s.size} rows but y_true has {y.size}", "pass one score per label")
-        )
-    if y is not None and y.size == 0:
-        problems.append(Problem("y_true", "no rows", "audit at least one row"))
-    if not _is_real(threshold):
-        problems.append(
-            Problem("threshold", f"{threshold!r}", "pass a finite number; positive iff score >= it")
-        )
-    if not (_is_int(n_boot) and n_boot >= 0):
-        problems.append(Problem("n_boot", f"{n_boot!r}", "pass an integer >= 0 (0: no CIs)"))
-    if not (_is_real(confidence) and 0 < float(confidence) < 1):
-        problems.append(Problem("confidence", f"{confidence!r}", "pass a level in (0, 1)"))
-    if not (_is_int(min_group_size) and min_group_size >= 0):
-        problems.append(Problem("min_group_size", f"{min_group_size!r}", "pass an integer >= 0"))
-    if not (_is_int(n_bins) and n_bins >= 2):
-        problems.append(Problem("n_bins", f"{n_bins!r}", "pass an integer >= 2"))
-    if problems:
-        raise SchemaError(problems, context="Invalid input to riskmodels.fairness.audit")
+    y = _int_labels(y_true)
+    problems = []
+    if y is None:  # anything but 0/1 integers: read as floats, say what is wrong
+        y, problems = as_float_vector(y_true, "y_true")
+        if y is not None:
+            problems += check_binary_labels(y, "y_true")
+    s, more = as_float_vector(y_score, "y_score")
+    problems += more
+    if s is not None:
+        problems += check_finite(s, "y_score", "score every row before auditing")
+    problems += check_same_length({"y_true": y, "y_score": s})
+    problems += check_real(threshold, "threshold", "pass a finite number; positive iff score >= it")
+    problems += check_int(n_boot, "n_boot", minimum=0)
+    problems += check_level(confidence)
+    problems += check_int(min_group_size, "min_group_size", minimum=0)
+    problems += check_int(n_bins, "n_bins", minimum=2)
+    raise_problems(problems, "Invalid input to riskmodels.fairness.audit")
     assert y is not None and s is not None
     return y.astype(np.int64, copy=False), s
 
 
-def _label_vector(x: object, problems: list[Problem]) -> np.ndarray | None:
-    """Integer and boolean labels as they are (checked by range), anything else as floats."""
+def _int_labels(x: object) -> np.ndarray | None:
+    """0/1 integer or boolean labels as they are (no float copy of millions of rows)."""
     if isinstance(x, np.ndarray | pd.Series) and x.dtype.kind in "biu":
         arr = np.asarray(x)
-        if arr.ndim == 1:
+        if arr.ndim == 1 and arr.min(initial=0) >= 0 and arr.max(initial=0) <= 1:
             return arr
-    return _float_vector(x, "y_true", problems)
+    return None
 
 
 def _is_int(x: object) -> bool:
     return isinstance(x, numbers.Integral) and not isinstance(x, bool)
-
-
-def _is_real(x: object) -> bool:
-    return isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(float(x))
 
 
 def _requested_references(
@@ -591,6 +551,20 @@ def _largest_group(grouping: Grouping, n: np.ndarray) -> int:
     return int(np.argmax(eligible))
 
 
+def _inherited_reference(
+    grouping: Grouping, requested: Mapping[str, int], used: Mapping[str, str], n: np.ndarray
+) -> int:
+    """An intersection's reference: the cell of its attributes' references when the caller
+    named a reference for any of them (``{"ethnicity": "White"}`` makes ``"M x White"`` the
+    reference of ``sex x ethnicity`` when ``M`` is the largest sex), else the largest cell.
+    Single attributes come first, so ``used`` already holds every component's reference."""
+    if len(grouping.components) > 1 and any(c in requested for c in grouping.components):
+        label = INTERSECTION_SEP.join(used[c] for c in grouping.components)
+        if label in grouping.labels:  # labels are only the cells that have rows
+            return grouping.labels.index(label)
+    return _largest_group(grouping, n)
+
+
 # ---------------------------------------------------------------------- the audit
 def audit(
     y_true: object,
@@ -628,7 +602,10 @@ def audit(
         The reference group of each attribute: the largest group with a known value, or a
         dict ``{attribute: group}`` for some attributes (intersections are named
         ``"a x b"`` with groups ``"v x w"`` or a tuple ``(v, w)``); the rest use the
-        largest. The reference used is recorded in :attr:`FairnessAudit.reference`.
+        largest. An intersection not named inherits the cell of its attributes' references
+        when any of them was named (``{"ethnicity": "White"}`` makes ``"M x White"`` the
+        reference of ``sex x ethnicity`` when ``M`` is the largest sex), if that cell has
+        rows. The reference used is recorded in :attr:`FairnessAudit.reference`.
     intersections : bool, default True
         With several attributes, also audit every pair and (with three or more) the full
         combination, named ``"a x b"`` (``" x "`` joins names and labels).
@@ -737,7 +714,9 @@ def audit(
     reference_used: dict[str, str] = {}
     for grouping in groupings:
         result = _audit_one(grouping, rows, n_boot, min_group_size, rng)
-        ref = requested.get(grouping.name, _largest_group(grouping, result["n"]))
+        ref = requested.get(grouping.name)
+        if ref is None:
+            ref = _inherited_reference(grouping, requested, reference_used, result["n"])
         reference_used[grouping.name] = grouping.labels[ref]
         by_group.append(_by_group_columns(grouping, result, ref, probabilities, confidence))
         disparities.append(_disparity_columns(grouping, result, ref, confidence))

@@ -12,6 +12,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from riskmodels._validation import (
+    as_float_vector,
+    check_binary_labels,
+    check_finite,
+    check_level,
+    check_same_length,
+)
 from riskmodels.errors import Problem, SchemaError
 from riskmodels.fairness._groups import build_groupings, sensitive_columns
 from riskmodels.metrics._intervals import proportion_interval
@@ -68,16 +75,21 @@ def outcomes_by_score(
         M      1  2       1
         M      2  2       1
     """
-    y = np.asarray(y_true)
-    s = np.asarray(y_score).ravel()
-    problems = []
-    if y.ndim != 1 or y.size != s.size:
-        problems.append(
-            Problem("y_true", f"{y.size} labels for {s.size} scores", "one label per score")
-        )
-    elif y.size and not np.isin(y, (0, 1)).all():
-        problems.append(Problem("y_true", "values other than 0 and 1", "pass 0/1 outcomes"))
-    levels, level_code = np.unique(s, return_inverse=True)
+    y, problems = as_float_vector(y_true, "y_true")
+    s, more = as_float_vector(y_score, "y_score")
+    problems += more
+    if y is not None:
+        problems += check_binary_labels(y, "y_true")
+    if s is not None:
+        problems += check_finite(s, "y_score", "every row needs its score level")
+    problems += check_same_length({"y_true": y, "y_score": s})
+    problems += check_level(confidence)
+    if problems:  # the levels of a score that cannot be read are not worth counting
+        raise SchemaError(problems, context="Invalid input to outcomes_by_score")
+    assert y is not None and s is not None
+    # the levels as given (deciles stay integers in the table)
+    levels, level_code = np.unique(np.asarray(y_score).ravel(), return_inverse=True)
+    level_code = level_code.ravel()
     if levels.size > MAX_LEVELS:
         problems.append(
             Problem(

@@ -29,6 +29,14 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import logit
 
+from riskmodels._validation import (
+    as_float_vector,
+    check_binary_labels,
+    check_finite,
+    check_real,
+    check_same_length,
+    raise_problems,
+)
 from riskmodels.errors import Problem, SchemaError
 from riskmodels.metrics._counts import auc_from_counts, quantile_bin_of_cells, safe_ratio
 
@@ -76,59 +84,17 @@ _NEWTON_TOL = 1e-10
 
 def _as_float_1d(x: Any, name: str, problems: list[Problem]) -> np.ndarray | None:
     """``x`` as a 1-D float array, or None with a problem appended."""
-    try:
-        if hasattr(x, "to_numpy"):  # pandas: nullable dtypes need na_value to convert
-            arr = x.to_numpy(dtype=float, na_value=np.nan)
-        else:
-            arr = np.asarray(x, dtype=float)
-    except (TypeError, ValueError):
-        dtype = getattr(x, "dtype", type(x).__name__)
-        problems.append(
-            Problem(name, f"cannot be read as numbers (dtype {dtype})", hint="pass numeric values")
-        )
-        return None
-    if arr.ndim != 1:
-        hint = "pass a 1-D array with one value per row"
-        if name == "y_prob" and arr.ndim == 2 and arr.shape[1] == 2:
-            hint = "this looks like predict_proba output: pass predict_proba(X)[:, 1]"
-        problems.append(Problem(name, f"has shape {arr.shape}, expected 1-D", hint=hint))
-        return None
+    arr, found = as_float_vector(x, name)
+    problems += found
     return arr
 
 
 def _check_labels(y: np.ndarray, problems: list[Problem]) -> None:
-    n_nan = int(np.isnan(y).sum())
-    if n_nan:
-        problems.append(
-            Problem(
-                "y_true",
-                f"contains {n_nan} missing value(s)",
-                hint="drop rows whose outcome is unknown before evaluating",
-            )
-        )
-    other = np.unique(y[~np.isnan(y) & (y != 0) & (y != 1)])
-    if other.size:
-        shown = ", ".join(repr(float(v)) for v in other[:5])
-        problems.append(
-            Problem(
-                "y_true",
-                f"is not binary: found value(s) {shown}",
-                hint="encode the outcome as 1 = event, 0 = no event",
-            )
-        )
+    problems += check_binary_labels(y, "y_true")
 
 
 def _check_scores(p: np.ndarray, problems: list[Problem]) -> None:
-    n_nan = int(np.isnan(p).sum())
-    n_inf = int(np.isinf(p).sum())
-    if n_nan or n_inf:
-        problems.append(
-            Problem(
-                "y_prob",
-                f"contains {n_nan} missing and {n_inf} infinite value(s)",
-                hint="score every row with a finite prediction",
-            )
-        )
+    problems += check_finite(p, "y_prob", "score every row with a finite prediction")
 
 
 def _check_weights(w: np.ndarray, problems: list[Problem]) -> None:
@@ -195,12 +161,7 @@ def _validate(
     arrays = {"y_true": y, "y_prob": p}
     if sample_weight is not None:
         arrays["sample_weight"] = w
-    lengths = {k: a.size for k, a in arrays.items() if a is not None}
-    if len(set(lengths.values())) > 1:
-        shown = ", ".join(f"{k} has {v}" for k, v in lengths.items())
-        problems.append(Problem(None, f"inputs differ in length ({shown})", hint="align rows"))
-    elif lengths and next(iter(lengths.values())) == 0:
-        problems.append(Problem(None, "no rows", hint="evaluate on a non-empty sample"))
+    problems += check_same_length(arrays)
     if (
         probabilities
         and p is not None
@@ -235,16 +196,11 @@ def _check_bins(n_bins: Any, strategy: Any, func: str) -> None:
 
 
 def _check_threshold(threshold: Any, func: str) -> float:
-    try:
-        value = float(threshold)
-    except (TypeError, ValueError):
-        value = np.nan
-    if isinstance(threshold, bool) or not np.isfinite(value):
-        raise SchemaError(
-            Problem("threshold", f"must be a finite number, got {threshold!r}"),
-            context=f"Invalid argument to {func}",
-        )
-    return value
+    raise_problems(
+        check_real(threshold, "threshold", "pass a finite number; positive iff score >= it"),
+        f"Invalid argument to {func}",
+    )
+    return float(threshold)
 
 
 # ------------------------------------------------------------------------ count kernels

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from riskmodels._validation import check_int, check_level, raise_problems
 from riskmodels.errors import Problem, SchemaError
 from riskmodels.metrics._bootstrap import (
     EXACT_MAX_DISTINCT,
@@ -354,19 +355,10 @@ class PerformanceReport:
 
 
 def _check_bootstrap_args(n_boot: Any, confidence: Any, func: str) -> None:
-    problems = []
-    if not isinstance(n_boot, int | np.integer) or isinstance(n_boot, bool) or n_boot < 0:
-        problems.append(Problem("n_boot", f"must be an integer >= 0, got {n_boot!r}"))
-    if (
-        not isinstance(confidence, float | int | np.floating)
-        or isinstance(confidence, bool)
-        or not 0.0 < float(confidence) < 1.0
-    ):
-        problems.append(
-            Problem("confidence", f"must be in (0, 1), got {confidence!r}", hint="e.g. 0.95")
-        )
-    if problems:
-        raise SchemaError(problems, context=f"Invalid argument to {func}")
+    raise_problems(
+        check_int(n_boot, "n_boot", minimum=0) + check_level(confidence),
+        f"Invalid argument to {func}",
+    )
 
 
 def _ci_method(n_boot: int, confidence: float, exact: bool) -> str:

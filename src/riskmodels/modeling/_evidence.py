@@ -74,6 +74,10 @@ class Evidence:
     #: (``metrics._paired``): two separate CIs overlap even when one model is reliably
     #: better, so the gain is judged by its own interval.
     auc_gain: Any = None
+    #: Selection rate, TPR, FPR and PPV at the threshold and at every extra threshold given
+    #: to ``assess(thresholds=...)``, overall and by protected group, with exact intervals
+    #: (``rm.fairness.rates_at_thresholds``; columns ``THRESHOLD_COLUMNS``).
+    threshold_rates: pd.DataFrame | None = None
 
     # ------------------------------------------------------------------ shortcuts
     @property
@@ -139,6 +143,9 @@ class Evidence:
             "importance": None if self.importance is None else _frame_to_records(self.importance),
             "notes": self.notes,
             "auc_gain": None if self.auc_gain is None else self.auc_gain.to_dict(),
+            "threshold_rates": (
+                None if self.threshold_rates is None else _frame_to_records(self.threshold_rates)
+            ),
         }
 
     @classmethod
@@ -158,6 +165,8 @@ class Evidence:
             d["proxies"] = ProxyScan.from_json(json.dumps(d["proxies"]))
         if d.get("importance") is not None:
             d["importance"] = _frame_from_records(d["importance"])
+        if d.get("threshold_rates") is not None:
+            d["threshold_rates"] = _frame_from_records(d["threshold_rates"])
         if d.get("auc_gain") is not None:
             from riskmodels.metrics import Estimate
 
@@ -288,6 +297,7 @@ def build_evidence(
     split_method: str | None,
     progress: Step | None = None,
     reference: Any = "largest",
+    thresholds: Any = (),
 ) -> Evidence:
     """Assemble :class:`Evidence` for a fitted model on labelled ``test`` data.
 
@@ -334,8 +344,20 @@ def build_evidence(
             "performance on future people may be lower."
         )
 
+    from riskmodels.fairness import rates_at_thresholds
+
+    # the extra thresholds reuse the scores: one count pass each, no refit, no SHAP
+    cuts = [thr, *np.atleast_1d(np.asarray(thresholds, dtype=object)).tolist()]
+    audited = fairness and bool(spec.protected)
+    threshold_rates = rates_at_thresholds(
+        y,
+        scores,
+        test[spec.protected_names] if audited else None,
+        thresholds=cuts,
+        confidence=confidence,
+    )
     audit = proxies = importance = None
-    if fairness and spec.protected:
+    if audited:
         from riskmodels.fairness import audit as fairness_audit
         from riskmodels.fairness import proxy_scan
 
@@ -396,4 +418,5 @@ def build_evidence(
         importance=importance,
         notes=notes,
         auc_gain=auc_gain,
+        threshold_rates=threshold_rates,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -335,6 +336,7 @@ class RiskModel:
         explain: bool | int = 2000,
         split_method: str | None = None,
         reference: str | dict[str, Any] = "largest",
+        thresholds: Sequence[float] = (),
     ) -> Any:
         """Evidence of how well the model works on labelled data it never saw.
 
@@ -360,6 +362,11 @@ class RiskModel:
             ``{"ethnicity": "White"}`` (attributes not named use their largest group);
             the same argument as :func:`riskmodels.fairness.audit`. Choose it on purpose:
             disparities are read against it.
+        thresholds : sequence of float, optional
+            Extra thresholds to compare with ``threshold``: ``Evidence.threshold_rates``
+            gives the selection rate, TPR, FPR and PPV at each, overall and by protected
+            group, with exact intervals. They reuse the scores (no refit, no second
+            explanation run); the gates still judge ``threshold`` alone.
 
         Returns
         -------
@@ -390,6 +397,7 @@ class RiskModel:
                 split_method=split_method,
                 progress=progress,
                 reference=reference,
+                thresholds=thresholds,
             )
 
     def __repr__(self) -> str:

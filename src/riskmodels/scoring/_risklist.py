@@ -26,7 +26,7 @@ import os
 import re
 import textwrap
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -1024,6 +1024,41 @@ def _folder(path: str | os.PathLike[str], split_by: str) -> Path:
     return folder
 
 
+#: The file in a split list's folder naming the files of its latest run.
+SPLIT_MANIFEST = "risk_list_files.json"
+
+
+def _replace_split_manifest(
+    folder: Path, written: list[str], split_by: str, metadata: Mapping[str, Any]
+) -> None:
+    """Record this run's files and delete the files an earlier run wrote that this one did
+    not (a prison that has no one on today's list must not find yesterday's file).
+
+    Only files named in the earlier manifest are deleted: anything else in the folder is
+    the site's, and is left alone.
+    """
+    manifest = folder / SPLIT_MANIFEST
+    before: list[str] = []
+    if manifest.is_file():
+        try:
+            before = list(json.loads(manifest.read_text(encoding="utf-8")).get("files", []))
+        except (ValueError, AttributeError, TypeError, OSError):
+            before = []  # unreadable: delete nothing
+    record = {
+        "split_by": split_by,
+        "generated_at": metadata.get("generated_at"),
+        "release_id": metadata.get("release_id"),
+        "files": sorted(written),
+    }
+    atomic_write_text(manifest, json.dumps(record, indent=1) + "\n")
+    keep = set(written)
+    for name in before:
+        stale = folder / str(name)
+        # a bare name from our own manifest, never a path elsewhere
+        if name not in keep and Path(str(name)).name == name and stale.is_file():
+            stale.unlink()
+
+
 def _json_safe(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
@@ -1310,6 +1345,13 @@ class RiskList:
         )
 
     # ------------------------------------------------------------------ split
+    @property
+    def split_by(self) -> str | None:
+        """The column every export splits by unless told otherwise (set by
+        ``rm.score(..., split_by=...)``), or None."""
+        value = self.metadata.get("split_by")
+        return None if value is None else str(value)
+
     def split(self, column: str) -> dict[Any, RiskList]:
         """One list per value of ``column`` (e.g. ``establishment``), each with its own
         counts and the same notice, so each place receives only its own people.
@@ -1369,6 +1411,7 @@ class RiskList:
             key = key.item() if isinstance(key, np.generic) else key
             frame = self.frame.iloc[pos].reset_index(drop=True)
             meta = copy.deepcopy(self.metadata)
+            meta.pop("split_by", None)  # a part is one place's whole list
             meta["counts"] = _counts(frame, whole)
             meta["split"] = {"column": column, "value": value, "whole_list_counts": whole}
             parts[key] = RiskList(frame, meta)
@@ -1398,6 +1441,9 @@ class RiskList:
         split_by : str, optional
             A column (e.g. ``"establishment"``): one ``<value>.csv`` (and its
             ``<value>.about.txt``) per value in the folder ``path``; see :meth:`split`.
+            Default: the list's own :attr:`split_by`. The folder's
+            ``risk_list_files.json`` names the files written; files an earlier split
+            wrote there and this one did not are deleted (nothing else is touched).
 
         Raises
         ------
@@ -1418,6 +1464,7 @@ class RiskList:
         >>> sorted(p.name for p in d.iterdir())
         ['list.about.txt', 'list.csv']
         """
+        split_by = self.split_by if split_by is None else split_by
         if split_by is not None:
             self._write_split(path, split_by, "csv")
             return
@@ -1476,6 +1523,7 @@ class RiskList:
         split_by : str, optional
             A column (e.g. ``"establishment"``): one list sheet per value (named after
             it; see :meth:`split`), then the About sheet with the counts per sheet.
+            Default: the list's own :attr:`split_by`.
 
         Raises
         ------
@@ -1496,6 +1544,7 @@ class RiskList:
         >>> pd.ExcelFile(path).sheet_names
         ['Risk list', 'About this list']
         """
+        split_by = self.split_by if split_by is None else split_by
         from openpyxl import Workbook
 
         path = Path(path)
@@ -1555,7 +1604,8 @@ class RiskList:
             The Parquet file; with ``split_by``, a folder.
         split_by : str, optional
             A column: one ``<value>.parquet`` per value in the folder ``path``, each with
-            its own counts (see :meth:`split`).
+            its own counts (see :meth:`split`). Default: the list's own :attr:`split_by`.
+            Stale files of an earlier split are deleted as for :meth:`to_csv`.
 
         Examples
         --------
@@ -1568,6 +1618,7 @@ class RiskList:
         >>> float(RiskList.from_parquet(path).frame["score"].iloc[0])
         0.123456789
         """
+        split_by = self.split_by if split_by is None else split_by
         if split_by is not None:
             self._write_split(path, split_by, "parquet")
             return
@@ -1588,12 +1639,16 @@ class RiskList:
         folder = _folder(path, split_by)
         split = self.split(split_by)
         control = 0
+        written = []
         for stem, part in zip(_file_stems(split), split.values(), strict=True):
             target = folder / f"{stem}.{kind}"
             if kind == "csv":
                 control += part._write_csv(target).control_cells
+                written += [target.name, _sidecar(target).name]
             else:
                 part.to_parquet(target)
+                written.append(target.name)
+        _replace_split_manifest(folder, written, split_by, self.metadata)
         _warn_control(control, folder)
 
     @classmethod

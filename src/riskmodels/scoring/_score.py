@@ -393,6 +393,21 @@ def _check_args(explain: Any, chunk_size: Any) -> None:
         raise SchemaError(problems, context="Invalid argument to score")
 
 
+def _check_split(split_by: Any, spec: Any, shown: list[str]) -> None:
+    """``split_by`` must name a column the list carries (id, person or display column)."""
+    allowed = [spec.id, *shown]
+    if split_by is not None and split_by not in allowed:
+        hint = f"split by one of {allowed}"
+        if split_by in spec.protected_names:
+            hint = "protected attributes never travel onto a list; " + hint
+        elif split_by in spec.columns(target=False, protected=False):
+            hint = f"add it to the spec's display columns, or {hint}"
+        raise SchemaError(
+            Problem("split_by", f"{split_by!r} is not a column of the list", hint),
+            context="Invalid argument to score",
+        )
+
+
 #: The watermark on every list a development release produces.
 DEVELOPMENT_MARK = "DEVELOPMENT: NOT FOR OPERATIONAL USE. "
 
@@ -439,6 +454,7 @@ def score(
     chunk_size: int = 100_000,
     audit_log: str | os.PathLike[str] | None = None,
     trust_store: str | os.PathLike[str] | None = None,
+    split_by: str | None = None,
 ) -> RiskList:
     """Score people with an approved release, for a named, permitted purpose.
 
@@ -477,6 +493,12 @@ def score(
         Folder of the public keys of the people allowed to approve; default
         ``$RISKMODELS_TRUST_STORE``, else ``~/.config/riskmodels/trust_store``. A
         production release needs its policy's number of approvals from these keys.
+    split_by : str, optional
+        A column that travels onto the list (the spec's ``person`` or a ``display``
+        column, e.g. ``"establishment"``): the list's exports then write one sheet (XLSX)
+        or one file (CSV, Parquet, in a folder) per value, each with its own counts and
+        the same notice, so each place receives only its own people
+        (:meth:`RiskList.split`). Checked before anything is scored.
 
     Returns
     -------
@@ -541,6 +563,7 @@ def score(
                 log_path=log_path,
                 trust_store=trust_store,
                 progress=progress,
+                split_by=split_by,
             )
     except RiskModelsError as err:
         _log_refusal(log_path, release, purpose, err)
@@ -584,6 +607,7 @@ def _score(
     log_path: Path,
     trust_store: str | os.PathLike[str] | None,
     progress: Step,
+    split_by: str | None = None,
 ) -> RiskList:
     """The work of :func:`score`; ``progress`` names each stage while it runs."""
     _check_args(explain, chunk_size)
@@ -597,6 +621,7 @@ def _score(
     spec, model, profile = release.spec, release.model, release.profile
     features = list(model.features_)
     shown = _display_columns(spec)
+    _check_split(split_by, spec, shown)
     columns = list(dict.fromkeys(spec.columns(target=False, protected=False) + features + shown))
     progress.stage("checking the data")
     source = _source(frame, columns, chunk_size)
@@ -737,6 +762,7 @@ def _score(
         "output_sha256": output_sha,
         "audit_log": str(log_path),
         "audit_entry": entry["seq"],
+        "split_by": split_by,
     }
     if drift.drifted:
         metadata["notice"] += (
