@@ -740,3 +740,26 @@ def test_one_group_audit_and_performance_report_agree_on_every_rate():
         assert (row[m], row[f"{m}_lo"], row[f"{m}_hi"]) == pytest.approx(
             (e.value, e.lo, e.hi), abs=1e-12
         ), m
+
+
+def test_a_stricter_adequacy_rule_makes_groups_sparse_everywhere():
+    from riskmodels.policy import Policy
+
+    rng, y, score = _random(3000, 11)
+    g = pd.Series(rng.choice(["big", "mid", "few"], 3000, p=[0.7, 0.27, 0.03]), name="g")
+    a = audit(y, score, g, threshold=0.5, n_boot=50, random_state=0)
+    rule = Policy.default().fairness
+    strict = a.judged_by(rule.adequate(a.by_group))
+    expected = rule.adequate(a.by_group)
+    assert strict.by_group["adequate"].tolist() == expected.tolist()
+    gone = a.by_group["adequate"] & ~expected
+    assert gone.any()  # the policy rejects a group the audit alone would judge
+    assert (strict.by_group.loc[gone, "status"] == "sparse").all()
+    judged = set(strict.by_group.loc[strict.by_group["adequate"], "group"])
+    compared = strict.disparities[strict.disparities["adequate"]]
+    assert set(compared["group"]) <= judged
+    gap = strict.max_gap("tpr")
+    assert gap.status == "undefined" or gap.group in judged
+    assert a.judged_by(np.ones(len(a.by_group), bool)).by_group.equals(a.by_group)
+    with pytest.raises(SchemaError, match="one per group"):
+        a.judged_by([True])

@@ -6,6 +6,7 @@ Tables are built here, at the edge; every number comes from the pure-numpy core 
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import numbers
@@ -195,6 +196,52 @@ class FairnessAudit:
     random_state: int | None = None
     calibration_bins: int = CALIBRATION_BINS
     notes: tuple[str, ...] = ()
+
+    # ------------------------------------------------------------------ adequacy
+    def judged_by(self, adequate: object) -> FairnessAudit:
+        """The audit with a stricter adequacy rule applied (e.g. a policy's
+        ``FairnessPolicy.adequate(audit.by_group)``): groups it rejects become ``sparse``
+        and not ``adequate``, and so do their comparisons, so every summary
+        (:meth:`max_gap`, :meth:`min_ratio`, tables, plots) judges what the gates judge.
+
+        Parameters
+        ----------
+        adequate : array-like of bool
+            One entry per row of :attr:`by_group`; a rule can only remove groups, never
+            make an audit-inadequate group adequate.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> rng = np.random.default_rng(0)
+        >>> score = rng.random(1000)
+        >>> y = (rng.random(1000) < score).astype(int)
+        >>> sex = pd.Series(rng.choice(["F", "M"], 1000, p=[0.3, 0.7]), name="sex")
+        >>> a = audit(y, score, sex, threshold=0.5, n_boot=0)
+        >>> strict = a.judged_by(a.by_group["n"] >= 500)
+        >>> strict.by_group["status"].tolist(), strict.max_gap("tpr").status
+        (['sparse', 'ok'], 'undefined')
+        """
+        bg = self.by_group
+        mask = np.asarray(adequate, dtype=bool).ravel()
+        if mask.shape != (len(bg),):
+            raise SchemaError(
+                Problem("adequate", f"{mask.size} entries", f"one per group: {len(bg)}"),
+                context="Invalid argument to FairnessAudit.judged_by",
+            )
+        keep = mask & bg["adequate"].to_numpy(dtype=bool)
+        newly = ~keep & bg["adequate"].to_numpy(dtype=bool)
+        by_group = bg.copy()
+        by_group["adequate"] = keep
+        by_group.loc[newly, "status"] = "sparse"
+        ok = set(zip(by_group["attribute"][keep], by_group["group"][keep], strict=True))
+        d = self.disparities.copy()
+        both = [
+            (a, g) in ok and (a, r) in ok
+            for a, g, r in zip(d["attribute"], d["group"], d["reference"], strict=True)
+        ]
+        d["adequate"] = d["adequate"].to_numpy(dtype=bool) & np.asarray(both, dtype=bool)
+        return dataclasses.replace(self, by_group=by_group, disparities=d)
 
     # ------------------------------------------------------------------ summaries
     def _comparisons(self, metric: str, attribute: str | Sequence[str] | None) -> pd.DataFrame:

@@ -39,6 +39,7 @@ from threadpoolctl import threadpool_limits
 from riskmodels.errors import Problem, SchemaError
 from riskmodels.fairness._groups import MISSING, encode_attribute
 from riskmodels.fairness._serial import frame_from_payload, frame_to_payload
+from riskmodels.metrics._counts import quantile_bins
 
 __all__ = ["N_QUANTILES", "ProxyScan", "cramers_v", "proxy_scan"]
 
@@ -212,9 +213,8 @@ def _feature_codes(s: pd.Series, n_quantiles: int) -> tuple[np.ndarray, str]:
         codes = np.full(values.size, -1, dtype=np.int64)
         if np.unique(values[known]).size <= n_quantiles:
             codes[known] = np.unique(values[known], return_inverse=True)[1].ravel()
-        elif known.any():
-            cut = pd.qcut(values[known], q=n_quantiles, labels=False, duplicates="drop")
-            codes[known] = np.asarray(cut, dtype=np.int64)
+        elif known.any():  # the package's one quantile-bin rule (ties never split)
+            codes[known] = quantile_bins(values[known], n_quantiles)[0]
         codes[~known] = codes.max() + 1  # missing values are their own level
         return codes, "numeric"
     codes, _ = pd.factorize(_as_text(s))
