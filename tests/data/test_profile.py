@@ -342,3 +342,44 @@ def test_judge_drift_judges_batches_alike_one_by_one_or_together():
         p1, s1 = judge_drift(psi[r : r + 1], g[r : r + 1], **kw)
         np.testing.assert_array_equal(s1[0], status[r])
         np.testing.assert_array_equal(p1[0], p[r])
+
+
+# ---------------------------------------------------------------------- basis rule
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), st.floats(-100, 100)), min_size=1, max_size=40),
+    st.lists(st.sampled_from(["a", "b", "z", None]), min_size=1, max_size=40),
+    st.booleans(),
+)
+def test_scan_counts_like_count_and_marks_exactly_the_rows_it_explains(xs, cats, categorical):
+    """One basis rule: ``scan`` (what scoring runs per chunk) counts as ``count`` does,
+    and the rows it puts outside the training data are exactly those
+    ``out_of_distribution`` gives a reason (range, unseen category, a missing value
+    training never had)."""
+    n = min(len(xs), len(cats))
+    train = pd.DataFrame(
+        {"i": range(40), "y": 0, "x": np.linspace(-50, 50, 40), "colour": ["a", "b"] * 20}
+    )
+    spec = rm.DatasetSpec(
+        name="t",
+        target="y",
+        target_description="e",
+        id="i",
+        features=[
+            rm.FeatureSpec(name="x", kind="numeric", description="x"),
+            rm.FeatureSpec(name="colour", kind="categorical", description="c"),
+        ],
+    )
+    prof = TrainingProfile.from_frame(train, spec)
+    colour = pd.Series(cats[:n], dtype="category" if categorical else object)
+    batch = pd.DataFrame({"x": pd.Series(xs[:n], dtype=float), "colour": colour})
+    counts, outside = prof.scan(batch)
+    whole = prof.count(batch)
+    assert counts.n_rows == whole.n_rows == n
+    for name in ("x", "colour"):
+        assert counts.bins[name].tolist() == whole.bins[name].tolist(), name
+    words = prof.out_of_distribution(batch)
+    assert (words != "").tolist() == outside.tolist()
+    never_missing = batch["x"].isna() | batch["colour"].isna()  # training had no gaps
+    assert (outside >= never_missing.to_numpy()).all()
+    assert all("never was in training" in w for w in words[never_missing])

@@ -352,10 +352,28 @@ class FeatureProfile:
         if self.kind == "numeric":
             x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
             return self.numeric_index(x, miss)
-        cats = values.astype(str).to_numpy(dtype=object)
-        codes = pd.Index(self.categories, dtype=object).get_indexer(cats)
+        codes = self.category_index(values)
         idx = np.where(codes >= 0, codes, len(self.categories) + 1).astype(np.int64)
         idx[miss] = len(self.labels) - 1
+        return idx
+
+    def category_index(self, values: pd.Series) -> np.ndarray:
+        """Position of each value among the training categories (compared as strings):
+        -1 for a category never seen in training, -2 for a missing value.
+
+        The string conversion is done on the distinct values, not on every row: scoring a
+        million rows must not cost a million string conversions.
+        """
+        known = pd.Index(self.categories, dtype=object)
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            codes = values.cat.codes.to_numpy()
+            uniques: Any = values.cat.categories
+        else:
+            codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        mapper = known.get_indexer(pd.Index(uniques).astype(str).astype(object))
+        idx = np.where(codes >= 0, mapper[np.maximum(codes, 0)] if len(mapper) else -1, -2)
+        idx = np.asarray(idx, dtype=np.int64)
+        idx[values.isna().to_numpy()] = -2
         return idx
 
     def numeric_index(self, x: np.ndarray, missing: np.ndarray) -> np.ndarray:
@@ -772,9 +790,39 @@ class TrainingProfile:
         """PSI per feature of ``frame`` against its reference (:meth:`compare`)."""
         return {k: v.psi for k, v in self.compare(self.count(frame)).features.items()}
 
+    def scan(self, frame: pd.DataFrame) -> tuple[BatchCounts, np.ndarray]:
+        """One pass over ``frame`` (a scoring chunk): its drift counts (exactly
+        :meth:`count`) and which rows lie outside the training data, by the one basis
+        rule: a numeric value outside the training range, a category never seen in
+        training, or a missing value in a feature training never lacked (the model's
+        handling of it would be a silent guess). :meth:`out_of_distribution` says why in
+        words."""
+        bins, sums = {}, {}
+        bad = np.zeros(len(frame), dtype=bool)
+        for name, prof in self.features.items():
+            s = frame[name]
+            miss = s.isna().to_numpy()
+            if prof.kind == "numeric":
+                x = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
+                idx = prof.numeric_index(x, miss)
+                bins[name] = np.bincount(idx, minlength=len(prof.labels) + 1)
+                sums[name] = float(np.nansum(x))
+                if prof.min is not None:
+                    bad |= (x < prof.min) | (x > prof.max)
+            else:
+                idx = prof.category_index(s)
+                seen = np.bincount(idx[idx >= 0], minlength=len(prof.categories))
+                unseen = idx == -1
+                bins[name] = np.concatenate([seen, [miss.sum()], [unseen.sum()]])
+                bad |= unseen
+            if prof.missing_rate == 0:
+                bad |= miss
+        return BatchCounts(len(frame), self.group_rows(frame), bins, sums), bad
+
     def out_of_distribution(self, frame: pd.DataFrame) -> pd.Series:
-        """Per row, why it lies outside the training support ('' when it does not):
-        a numeric value outside the training range or a category never seen in training."""
+        """Per row, why it lies outside the training data ('' when it does not), by the
+        rule of :meth:`scan`: a numeric value outside the training range, a category
+        never seen in training, a missing value in a feature training never lacked."""
         reasons = pd.Series("", index=frame.index, dtype=object)
         for name, p in self.features.items():
             s = frame[name]
@@ -793,6 +841,12 @@ class TrainingProfile:
             if bad.any():
                 cur = reasons[bad]
                 reasons[bad] = np.where(cur == "", msg, cur + "; " + msg)
+            if p.missing_rate == 0:
+                miss = s.isna()
+                if miss.any():
+                    cur = reasons[miss]
+                    words = f"{name} is missing (it never was in training)"
+                    reasons[miss] = np.where(cur == "", words, cur + "; " + words)
         return reasons
 
     # ------------------------------------------------------------------ JSON

@@ -288,66 +288,6 @@ def _drift(tally: BatchCounts, profile: TrainingProfile, policy: Policy) -> Drif
 
 
 # ---------------------------------------------------------------------- per row
-def _category_index(prof: Any, values: pd.Series) -> np.ndarray:
-    """Position of each value among the profile's training categories: -1 for a category
-    never seen in training, -2 for a missing value.
-
-    The same mapping as ``FeatureProfile.bin_counts`` (values compared as strings), but
-    the string conversion is done on the few categories of a categorical column, not on
-    every row: scoring a million rows must not cost a million string conversions.
-    """
-    known = pd.Index(prof.categories, dtype=object)
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        codes = values.cat.codes.to_numpy()
-        uniques: Any = values.cat.categories
-    else:
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    mapper = known.get_indexer(pd.Index(uniques).astype(str).astype(object))
-    idx = np.where(codes >= 0, mapper[np.maximum(codes, 0)] if len(mapper) else -1, -2)
-    idx = np.asarray(idx, dtype=np.int64)
-    idx[values.isna().to_numpy()] = -2
-    return idx
-
-
-def _scan(chunk: pd.DataFrame, profile: TrainingProfile) -> tuple[BatchCounts, np.ndarray]:
-    """One pass over a chunk: the drift counts (exactly ``TrainingProfile.count``) and
-    which rows lie outside the training data."""
-    bins, sums = {}, {}
-    bad = np.zeros(len(chunk), dtype=bool)
-    for name, prof in profile.features.items():
-        s = chunk[name]
-        miss = s.isna().to_numpy()
-        if prof.kind == "numeric":
-            x = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
-            idx = prof.numeric_index(x, miss)
-            bins[name] = np.bincount(idx, minlength=len(prof.labels) + 1)
-            sums[name] = float(np.nansum(x))
-            if prof.min is not None:
-                bad |= (x < prof.min) | (x > prof.max)
-        else:
-            idx = _category_index(prof, s)
-            seen = np.bincount(idx[idx >= 0], minlength=len(prof.categories))
-            unseen = idx == -1
-            bins[name] = np.concatenate([seen, [miss.sum()], [unseen.sum()]])
-            bad |= unseen
-        if prof.missing_rate == 0:
-            # a value training never lacked: the model's handling of it is a silent guess
-            bad |= miss
-    return BatchCounts(len(chunk), profile.group_rows(chunk), bins, sums), bad
-
-
-def _no_basis_words(sub: pd.DataFrame, profile: Any) -> np.ndarray:
-    """Why each of these rows (all outside the training data) cannot be scored, in the
-    profile's own words."""
-    words = profile.out_of_distribution(sub).to_numpy(dtype=object, copy=True)
-    for name, prof in profile.features.items():
-        if prof.missing_rate == 0:
-            miss = sub[name].isna().to_numpy()
-            msg = f"{name} is missing (it never was in training)"
-            words[miss] = np.where(words[miss] == "", msg, words[miss] + "; " + msg)
-    return words
-
-
 def _proxy_features(release: Release) -> tuple[str, ...]:
     proxies = getattr(release.evidence, "proxies", None)
     if proxies is None:
@@ -609,36 +549,75 @@ def _score(
     progress: Step,
     split_by: str | None = None,
 ) -> RiskList:
-    """The work of :func:`score`; ``progress`` names each stage while it runs."""
+    """The work of :func:`score`, as its named steps; ``progress`` names each one."""
     _check_args(explain, chunk_size)
     progress.stage("verifying the release")
+    release = _verify(release, purpose, trust_store)
+    shown = _display_columns(release.spec)
+    _check_split(split_by, release.spec, shown)
+    progress.stage("checking the data")
+    source = _validated_source(frame, release, shown, chunk_size)
+    progress.stage(f"drift and basis checks on {source.n_rows:,} rows")
+    drift, outside = _check_drift(source, release, purpose)
+    chunks = _score_chunks(source, outside, release, explain, shown, progress)
+    progress.stage("audit-log entry")
+    out = _assemble(release, release.spec, *chunks)
+    record = _record(log_path, release, purpose, source, out, drift)
+    metadata = _list_metadata(release, purpose, explain, source, drift, record, log_path)
+    metadata["split_by"] = split_by
+    return RiskList(out, metadata)
+
+
+def _verify(release: Release | str | os.PathLike[str], purpose: str, trust_store: Any) -> Release:
+    """Step 1-2: the release as on disk, verified, and the purpose permitted by it."""
     # A Release object is only a handle: its in-memory policy and model could have been
     # replaced after loading, so scoring always re-verifies and reloads from disk.
     path = release.path if isinstance(release, Release) else release
-    release = load_release(path, trust_store=trust_store)
-    policy = release.policy
-    policy.check_purpose(purpose)
-    spec, model, profile = release.spec, release.model, release.profile
-    features = list(model.features_)
-    shown = _display_columns(spec)
-    _check_split(split_by, spec, shown)
+    verified = load_release(path, trust_store=trust_store)
+    verified.policy.check_purpose(purpose)
+    return verified
+
+
+def _validated_source(frame: Any, release: Release, shown: list[str], chunk_size: int) -> _Source:
+    """Step 3: the rows to score, checked against the spec (every problem at once)."""
+    spec = release.spec
+    features = list(release.model.features_)
     columns = list(dict.fromkeys(spec.columns(target=False, protected=False) + features + shown))
-    progress.stage("checking the data")
     source = _source(frame, columns, chunk_size)
     source.validate(spec)
+    return source
 
-    # first pass: drift counts and each row's basis (one byte per row is kept)
-    progress.stage(f"drift and basis checks on {source.n_rows:,} rows")
+
+def _check_drift(
+    source: _Source, release: Release, purpose: str
+) -> tuple[DriftReport, list[np.ndarray]]:
+    """Step 4: one pass for the drift counts and each row's basis (one byte per row is
+    kept); a drifted batch is refused when the policy says so."""
+    profile = release.profile
     tally = profile.empty_counts()
     outside = []
     for chunk in source.chunks():
-        part, bad = _scan(chunk, profile)
+        part, bad = profile.scan(chunk)
         tally += part
         outside.append(bad)
-    drift = _drift(tally, profile, policy)
-    if drift.drifted and policy.drift.on_drift == "refuse":
+    drift = _drift(tally, profile, release.policy)
+    if drift.drifted and release.policy.drift.on_drift == "refuse":
         raise PolicyViolation(drift.refusal(), purpose=purpose)
+    return drift, outside
 
+
+def _score_chunks(
+    source: _Source,
+    outside: list[np.ndarray],
+    release: Release,
+    explain: str,
+    shown: list[str],
+    progress: Step,
+) -> tuple[list[Any], ...]:
+    """Step 5-6: per chunk, scores for rows with a basis, the reason for the others, and
+    reasons for the rows ``explain`` asks for. Returns the per-chunk parts of the list:
+    ids, times, scores, basis, reasons and display columns."""
+    spec, model, profile = release.spec, release.model, release.profile
     ids, times, scores, basis, reasons = [], [], [], [], []
     display: dict[str, list[pd.Series]] = {c: [] for c in shown}
     threshold = release.threshold
@@ -652,7 +631,8 @@ def _score(
         p = np.full(len(chunk), np.nan)
         text = np.full(len(chunk), None, dtype=object)
         if bad.any():
-            text[bad] = "No score: " + _no_basis_words(chunk[bad], profile).astype(object)
+            words = profile.out_of_distribution(chunk[bad]).to_numpy(dtype=object)
+            text[bad] = "No score: " + words
         if ok.any():
             sub = chunk[ok] if not ok.all() else chunk
             p_ok = model._predict_proba(sub)
@@ -675,9 +655,19 @@ def _score(
         scores.append(p)
         basis.append(ok)
         reasons.append(text)
+    return ids, times, scores, basis, reasons, display
 
-    progress.stage("audit-log entry")
-    out = _assemble(release, spec, ids, times, scores, basis, reasons, display)
+
+def _record(
+    log_path: Path,
+    release: Release,
+    purpose: str,
+    source: _Source,
+    out: pd.DataFrame,
+    drift: DriftReport,
+) -> dict[str, Any]:
+    """Step 7: the run's entry in the site's audit log; returns the counts, the output
+    hash, who, when and the entry."""
     from riskmodels.modeling import frame_sha256
 
     output_sha = frame_sha256(out, ["id", "score", "band", "rank", "status"])
@@ -714,7 +704,21 @@ def _score(
             "waivers": release.waivers,
         },
     )
-    card = release.card
+    return {"counts": counts_, "output_sha": output_sha, "user": user, "at": now, "entry": entry}
+
+
+def _list_metadata(
+    release: Release,
+    purpose: str,
+    explain: str,
+    source: _Source,
+    drift: DriftReport,
+    record: dict[str, Any],
+    log_path: Path,
+) -> dict[str, Any]:
+    """What the list says about itself: the notice, provenance, approvals, bands, counts,
+    drift and where its audit entry is."""
+    policy, card, threshold = release.policy, release.card, release.threshold
     metadata = {
         "notice": _notice(release, purpose),
         "model_name": release.name,
@@ -731,8 +735,8 @@ def _score(
         "purpose": purpose,
         "permitted_purposes": list(policy.permitted_purposes),
         "prohibited_purposes": list(policy.prohibited_purposes),
-        "generated_at": now.isoformat(timespec="seconds"),
-        "generated_by": user,
+        "generated_at": record["at"].isoformat(timespec="seconds"),
+        "generated_by": record["user"],
         "approved_by": ", ".join(release.signed_by) or release.reviewer,
         "environment": release.manifest["approval"]["environment"],
         "approved_at": release.approved_at.isoformat(timespec="seconds"),
@@ -752,17 +756,16 @@ def _score(
             if explain != "none"
             else "not computed"
         ),
-        "id_column": spec.id,
-        "counts": counts_,
+        "id_column": release.spec.id,
+        "counts": record["counts"],
         "drift": drift.to_dict(),
         "drift_flagged": drift.drifted,
         "drift_reference": drift.reference,
         "input": source.name,
         "input_sha256": source.sha256,
-        "output_sha256": output_sha,
+        "output_sha256": record["output_sha"],
         "audit_log": str(log_path),
-        "audit_entry": entry["seq"],
-        "split_by": split_by,
+        "audit_entry": record["entry"]["seq"],
     }
     if drift.drifted:
         metadata["notice"] += (
@@ -771,7 +774,7 @@ def _score(
             "stability index bound); the scores may be less reliable than the release's "
             "evidence shows."
         )
-    return RiskList(out, metadata)
+    return metadata
 
 
 def _assemble(
