@@ -234,8 +234,46 @@ def demo(
             f"wrote {out_dir / 'risk_list.xlsx'}, {out_dir / 'risk_list.csv'}; "
             f"site audit log {audit_log} verified (head {head[:16]}...)"
         )
+        _demo_monitoring(rm, release_dir, risk_list, test, spec, out_dir, trust_store, audit_log)
     except RiskModelsError as err:
         _fail(err)
+
+
+def _demo_monitoring(rm, release_dir, risk_list, test, spec, out_dir, trust_store, audit_log):
+    """Step 5 of the demo: staff return the list with decisions, outcomes mature, and the
+    monitoring report judges the release in use."""
+    import numpy as np
+    import pandas as pd
+
+    console.rule("[bold]5. Monitoring the release in use")
+    site = {"trust_store": trust_store, "audit_log": audit_log}
+    # DEMO reviews: a made-up reviewer decides on the first 120 flagged people, agreeing
+    # with the flag about 85% of the time (no real person's judgement)
+    returned = out_dir / "risk_list_reviewed.csv"
+    text = ["id", "reviewed_by", "decision", "agrees_with_flag", "rationale"]
+    back = pd.read_csv(out_dir / "risk_list.csv", dtype=dict.fromkeys(text, str))
+    rows = back.index[back["status"] == "flagged"][:120]
+    agree = np.random.default_rng(0).random(len(rows)) < 0.85
+    back.loc[rows, "reviewed_by"] = "DEMO REVIEWER (not a person)"
+    back.loc[rows, "decision"] = np.where(agree, "support offered", "disagree with flag")
+    back.loc[rows, "agrees_with_flag"] = np.where(agree, "yes", "no")
+    back.to_csv(returned, index=False)
+    got = rm.monitoring.record_reviews(release_dir, returned, **site)
+    # the synthetic population's own outcomes of the scored snapshot (long matured)
+    latest = test[test[spec.time] == test[spec.time].max()]
+    outcomes = latest[[spec.person, spec.time, spec.target, *spec.protected_names]]
+    rm.monitoring.record_outcomes(release_dir, outcomes, **site)
+    report = rm.monitoring.report(release_dir, **site)
+    report.save(out_dir / "monitoring.html")
+    report.save(out_dir / "monitoring.json")
+    console.print(
+        f"recorded {got['reviewed']} demo decisions from {returned.name} and "
+        f"{len(outcomes):,} matured outcomes; release "
+        f"{'[bold red]SUSPENDED[/]' if report.suspended else 'in use (not suspended)'}"
+    )
+    for r in report.breaches[report.breaches["period"] == "all"].itertuples():
+        console.print(f"  [yellow]{r.status}[/] {r.indicator} ({r.group}): {r.detail}")
+    console.print(f"wrote {out_dir / 'monitoring.html'} and {out_dir / 'monitoring.json'}")
 
 
 @app.command()
@@ -444,6 +482,123 @@ def add_approval_cmd(
         _fail(err)
     n = len(json.loads((r.path / "approvals.json").read_text(encoding="utf-8")))
     console.print(f"[green]approval added[/] by {reviewer}: {n} signature(s) on {release}")
+
+
+def _site_options(audit_log: Path | None, trust_store: Path | None, store: str | None) -> dict:
+    return {"audit_log": audit_log, "trust_store": trust_store, "store": store}
+
+
+_STORE_HELP = (
+    "the site's monitoring store: a SQLAlchemy URL or a SQLite file (default: "
+    "$RISKMODELS_MONITORING_URL, else monitoring.db beside the audit log)"
+)
+
+
+@app.command("monitor")
+def monitor_cmd(
+    release: Path = typer.Option(..., "--release", help="release bundle directory"),
+    out: Path = typer.Option(..., "--out", help="report file: .html (dashboard) or .json"),
+    since: str | None = typer.Option(None, help="only runs from this date (YYYY-MM-DD)"),
+    period: str = typer.Option("month", help="day, week, month or quarter"),
+    audit_log: Path | None = typer.Option(None, "--audit-log", help="the site's audit log"),
+    trust_store: Path | None = typer.Option(None, "--trust-store", help="the site's trust store"),
+    store: str | None = typer.Option(None, "--store", help=_STORE_HELP),
+) -> None:
+    """Monitor a release in use: indicators per period, judged against its policy.
+
+    A calibration failure on matured outcomes suspends the release (scoring refuses it
+    until enough approvers run `riskmodels reinstate`)."""
+    from riskmodels.monitoring import report
+
+    try:
+        with step("Reading runs, reviews and outcomes"):
+            r = report(
+                release,
+                since=since,
+                period=period,
+                **_site_options(audit_log, trust_store, store),
+            )
+        r.save(out)
+        if out.suffix.lower() == ".html":
+            r.save(out.with_suffix(".json"))
+    except RiskModelsError as err:
+        _fail(err)
+    state = "[bold red]SUSPENDED[/]" if r.suspended else "[green]in use[/]"
+    console.print(f"{r.model_name} {r.model_version}: {state}")
+    for b in r.breaches[r.breaches["period"] == "all"].itertuples():
+        console.print(f"  [yellow]{b.status}[/] {b.indicator} ({b.group}): {b.detail}")
+    console.print(f"wrote {out}")
+
+
+@app.command("record-reviews")
+def record_reviews_cmd(
+    release: Path = typer.Option(..., "--release", help="release bundle directory"),
+    reviewed: Path = typer.Option(..., "--list", help="the returned list (.xlsx, .csv, .parquet)"),
+    audit_log: Path | None = typer.Option(None, "--audit-log", help="the site's audit log"),
+    trust_store: Path | None = typer.Option(None, "--trust-store", help="the site's trust store"),
+    store: str | None = typer.Option(None, "--store", help=_STORE_HELP),
+) -> None:
+    """Record the decisions staff wrote on a returned risk list (all or nothing)."""
+    from riskmodels.monitoring import record_reviews
+
+    try:
+        got = record_reviews(release, reviewed, **_site_options(audit_log, trust_store, store))
+    except RiskModelsError as err:
+        _fail(err)
+    console.print(f"[green]recorded[/] {got['reviewed']} decision(s) of {got['rows']} row(s)")
+
+
+@app.command("record-outcomes")
+def record_outcomes_cmd(
+    release: Path = typer.Option(..., "--release", help="release bundle directory"),
+    data: Path = typer.Option(
+        ..., "--data", help="person, snapshot date and outcome (.csv/.parquet)"
+    ),
+    audit_log: Path | None = typer.Option(None, "--audit-log", help="the site's audit log"),
+    trust_store: Path | None = typer.Option(None, "--trust-store", help="the site's trust store"),
+    store: str | None = typer.Option(None, "--store", help=_STORE_HELP),
+) -> None:
+    """Record observed outcomes of scored people whose outcome window has passed."""
+    import riskmodels as rm
+
+    try:
+        frame = rm.datasets.read_frame(data)
+        got = rm.monitoring.record_outcomes(
+            release, frame, **_site_options(audit_log, trust_store, store)
+        )
+    except RiskModelsError as err:
+        _fail(err)
+    console.print(f"[green]recorded[/] {got['rows']:,} outcome(s)")
+
+
+@app.command("reinstate")
+def reinstate_cmd(
+    release: Path = typer.Option(..., "--release", help="release bundle directory"),
+    reviewer: str = typer.Option(..., "--reviewer", help="the approving person (not the author)"),
+    signing_key: Path = typer.Option(..., "--signing-key", help="their Ed25519 private key"),
+    reason: str = typer.Option(..., "--reason", help="why the release may score again"),
+    audit_log: Path | None = typer.Option(None, "--audit-log", help="the site's audit log"),
+    trust_store: Path | None = typer.Option(None, "--trust-store", help="the site's trust store"),
+    store: str | None = typer.Option(None, "--store", help=_STORE_HELP),
+) -> None:
+    """Sign the reinstatement of a release monitoring suspended."""
+    from riskmodels.monitoring import reinstate
+
+    try:
+        left = reinstate(
+            release,
+            signing_key=signing_key,
+            reviewer=reviewer,
+            reason=reason,
+            passphrase=_passphrase(),
+            **_site_options(audit_log, trust_store, store),
+        )
+    except RiskModelsError as err:
+        _fail(err)
+    if left:
+        console.print(f"signed by {reviewer}; {left} more approver(s) needed")
+    else:
+        console.print(f"[green]reinstated[/]: {release} may score again")
 
 
 @app.command("check-policy")

@@ -127,7 +127,8 @@ class ReleaseError(RiskModelsError):
     """A release bundle is tampered with, expired, unapproved or unreadable.
 
     ``reason`` is one of ``"tampered"``, ``"expired"``, ``"unapproved"``,
-    ``"untrusted_type"``, ``"unreadable"``.
+    ``"untrusted_type"``, ``"unreadable"``, ``"suspended"`` (by monitoring, see
+    ``riskmodels.monitoring``).
     """
 
     def __init__(self, message: str, *, reason: str, path: str | None = None) -> None:

@@ -107,6 +107,10 @@ class DatasetSpec(_Strict):
     the person (e.g. ``establishment``, ``wing``, a name where a site supplies it); they
     are read at scoring and never become model inputs because of it.
 
+    ``outcome_window_days`` is how long after a snapshot the target is observed (e.g. 90
+    for "an incident in the 90 days after"): monitoring accepts outcomes of a scored
+    snapshot only once that window has passed.
+
     ``batch`` names the column that says which part of the population a row comes from
     (e.g. ``establishment``). Scoring batches are then checked for drift against the
     training rows of the same parts, so that a batch from one establishment is compared
@@ -142,6 +146,7 @@ class DatasetSpec(_Strict):
     baseline_features: list[str] | None = None
     batch: str | None = Field(default=None, min_length=1)
     display: list[str] = Field(default_factory=list)
+    outcome_window_days: int | None = Field(default=None, ge=1, le=3660)
 
     @model_validator(mode="after")
     def _check(self) -> DatasetSpec:

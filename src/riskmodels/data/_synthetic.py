@@ -982,6 +982,7 @@ def _spec(
         ),
         target=f"{outcome}_90d",
         target_description=f"{what} recorded in the 90 days after the snapshot",
+        outcome_window_days=90,
         id="record_id",
         time="snapshot_date",
         person="person_id",

@@ -315,6 +315,26 @@ class ApprovalsPolicy(_Section):
         return self
 
 
+class MonitoringPolicy(_Section):
+    """What live evidence a release must keep meeting (``rm.monitoring.report``).
+
+    ``automation_bias``: staff agree with the flag in at least ``max_agreement`` of at
+    least ``min_reviews`` reviews in a period; a sign the list is followed rather than
+    judged (a warning for the service to act on, never a suspension by itself).
+    ``min_review_coverage``: the share of flagged people with a recorded decision
+    (warning below it). ``suspend_on_calibration``: a group whose matured outcomes show
+    it miscalibrated by the fairness gate's rule (observed/expected outside
+    ``fairness.group_oe_ratio`` and its exact interval excluding 1, in an adequate group)
+    suspends the release, as does the whole population by the same rule on
+    ``reliability.oe_ratio``.
+    """
+
+    min_reviews: int = Field(default=50, ge=1)
+    max_agreement: float = Field(default=0.98, gt=0.0, le=1.0)
+    min_review_coverage: float = Field(default=0.8, ge=0.0, le=1.0)
+    suspend_on_calibration: bool = True
+
+
 class DocumentationPolicy(_Section):
     """Model-card requirements."""
 
@@ -450,6 +470,9 @@ class Policy(_Section):
     validity: ValidityPolicy
     documentation: DocumentationPolicy
     bands: Bands
+    # optional, so policies written before monitoring existed still load (with these
+    # documented defaults)
+    monitoring: MonitoringPolicy = Field(default_factory=MonitoringPolicy)
 
     _source: str | None = PrivateAttr(default=None)
 

@@ -7,6 +7,7 @@ import getpass
 import math
 import os
 import platform
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +22,9 @@ from riskmodels._progress import Step, step
 from riskmodels.data._profile import DRIFT_STATUSES, BatchCounts, TrainingProfile, judge_drift
 from riskmodels.errors import PolicyViolation, Problem, RiskModelsError, SchemaError
 from riskmodels.release import Release, load_release
-from riskmodels.scoring._audit_log import append_entry, resolve_audit_log
+from riskmodels.scoring._audit_log import append_entry, resolve_audit_log, verify_audit_log
 from riskmodels.scoring._risklist import DECISION_COLUMNS, STATUSES, RiskList
+from riskmodels.scoring._store import check_not_suspended, record_issued, resolve_store
 
 if TYPE_CHECKING:
     from riskmodels.policy import Policy
@@ -395,6 +397,7 @@ def score(
     audit_log: str | os.PathLike[str] | None = None,
     trust_store: str | os.PathLike[str] | None = None,
     split_by: str | None = None,
+    monitoring_store: str | os.PathLike[str] | None = None,
 ) -> RiskList:
     """Score people with an approved release, for a named, permitted purpose.
 
@@ -439,6 +442,10 @@ def score(
         or one file (CSV, Parquet, in a folder) per value, each with its own counts and
         the same notice, so each place receives only its own people
         (:meth:`RiskList.split`). Checked before anything is scored.
+    monitoring_store : URL or path, optional
+        The site's monitoring store (``riskmodels.monitoring``): what this run issued is
+        kept there, and a release monitoring has suspended is refused. Default
+        ``$RISKMODELS_MONITORING_URL``, else ``monitoring.db`` beside the audit log.
 
     Returns
     -------
@@ -504,6 +511,7 @@ def score(
                 trust_store=trust_store,
                 progress=progress,
                 split_by=split_by,
+                store_url=resolve_store(monitoring_store, log_path),
             )
     except RiskModelsError as err:
         _log_refusal(log_path, release, purpose, err)
@@ -548,11 +556,15 @@ def _score(
     trust_store: str | os.PathLike[str] | None,
     progress: Step,
     split_by: str | None = None,
+    store_url: str | None = None,
 ) -> RiskList:
     """The work of :func:`score`, as its named steps; ``progress`` names each one."""
     _check_args(explain, chunk_size)
     progress.stage("verifying the release")
     release = _verify(release, purpose, trust_store)
+    store_url = store_url or resolve_store(None, log_path)
+    if log_path.exists():
+        check_not_suspended(release, verify_audit_log(log_path), store_url, trust_store)
     shown = _display_columns(release.spec)
     _check_split(split_by, release.spec, shown)
     progress.stage("checking the data")
@@ -565,7 +577,23 @@ def _score(
     record = _record(log_path, release, purpose, source, out, drift)
     metadata = _list_metadata(release, purpose, explain, source, drift, record, log_path)
     metadata["split_by"] = split_by
+    _keep_issued(store_url, release, out, metadata, drift)
     return RiskList(out, metadata)
+
+
+def _keep_issued(
+    store_url: str, release: Release, out: pd.DataFrame, metadata: dict[str, Any], drift: Any
+) -> None:
+    """Step 8: what was issued, for monitoring. The list is already audit-logged, so a
+    store that cannot be written costs a warning, never the list."""
+    try:
+        record_issued(store_url, release, out, metadata, drift)
+    except Exception as err:  # any database failure: the list stands
+        warnings.warn(
+            f"This list could not be recorded in the monitoring store {store_url} ({err}); "
+            "monitoring will not see it. The audit log has it.",
+            stacklevel=4,
+        )
 
 
 def _verify(release: Release | str | os.PathLike[str], purpose: str, trust_store: Any) -> Release:
