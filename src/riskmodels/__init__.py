@@ -52,6 +52,7 @@ _SUBMODULES = (
     "policy",
     "release",
     "scoring",
+    "thresholds",
     "tracking",
 )
 
@@ -85,6 +86,7 @@ __all__ = [
     "score",
     "scoring",
     "split",
+    "thresholds",
     "tracking",
     "verify_audit_log",
 ]
@@ -140,6 +142,7 @@ if TYPE_CHECKING:  # the same names, eagerly, for type checkers and IDEs
         policy,
         release,
         scoring,
+        thresholds,
         tracking,
     )
     from riskmodels.cards import CardContext, ModelCard

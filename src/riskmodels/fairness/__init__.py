@@ -5,7 +5,7 @@
   from count tensors (one ``np.bincount`` pass) and a multinomial bootstrap over cells.
 * :func:`proxy_scan` -> :class:`ProxyScan`: how well the features predict each protected
   attribute, jointly (cross-validated AUC) and one by one (Cramér's V).
-* :func:`rates_at_thresholds`: selection rate, TPR, FPR and PPV at candidate thresholds,
+* :func:`rates_at_thresholds`: selection rate, TPR, FPR, FNR and PPV at candidate thresholds,
   overall and by group, each with its exact interval (one count pass per threshold).
 * :func:`outcomes_by_score`: observed outcome rate at each level of an ordinal score.
 * :func:`mitigate` -> :class:`MitigatedModel`: fairlearn's exponentiated gradient or

@@ -32,6 +32,7 @@ THRESHOLD_METRICS = {
     "selection_rate": "flagged among everyone",
     "tpr": "flagged among people with an event (sensitivity)",
     "fpr": "flagged among people without an event",
+    "fnr": "not flagged among people with an event (missed)",
     "ppv": "people with an event among those flagged",
 }
 THRESHOLD_COLUMNS = (
@@ -57,7 +58,7 @@ def rates_at_thresholds(
     intersections: bool = False,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
-    """Selection rate, TPR, FPR and PPV at each threshold, overall and by group.
+    """Selection rate, TPR, FPR, FNR and PPV at each threshold, overall and by group.
 
     Parameters
     ----------
@@ -95,7 +96,7 @@ def rates_at_thresholds(
     >>> t[t.metric == "tpr"][["threshold", "value", "numerator", "denominator"]]
        threshold     value  numerator  denominator
     1        0.3  1.000000          3            3
-    5        0.5  0.666667          2            3
+    6        0.5  0.666667          2            3
     """
     y, problems = as_float_vector(y_true, "y_true")
     s, more = as_float_vector(y_score, "y_score")
@@ -145,6 +146,7 @@ def _rates(
         "selection_rate": (fp + tp, n),
         "tpr": (tp, tp + fn),
         "fpr": (fp, fp + tn),
+        "fnr": (fn, tp + fn),
         "ppv": (tp, tp + fp),
     }
     num = np.stack([p[0] for p in parts.values()], axis=1)  # (groups, metrics)

@@ -19,6 +19,7 @@ from riskmodels.metrics._counts import (
     safe_ratio,
 )
 from riskmodels.metrics._intervals import percentile_interval, proportion_interval
+from riskmodels.metrics._net_benefit import decision_curve, net_benefit
 from riskmodels.metrics._performance import (
     average_precision,
     brier,
@@ -47,9 +48,11 @@ __all__ = [
     "brier_skill",
     "calibration_slope_intercept",
     "confusion_at_threshold",
+    "decision_curve",
     "ece",
     "exact_bins",
     "multinomial_resample",
+    "net_benefit",
     "oe_ratio",
     "percentile_interval",
     "performance_report",

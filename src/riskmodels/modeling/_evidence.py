@@ -78,6 +78,12 @@ class Evidence:
     #: to ``assess(thresholds=...)``, overall and by protected group, with exact intervals
     #: (``rm.fairness.rates_at_thresholds``; columns ``THRESHOLD_COLUMNS``).
     threshold_rates: pd.DataFrame | None = None
+    #: Net benefit across thresholds (1%-50% and the threshold) of the model, the
+    #: baseline, act on all and act on none, with bootstrap CIs (``rm.metrics.decision_curve``).
+    decision_curve: pd.DataFrame | None = None
+    #: How the threshold was chosen: ``method`` (``training_top_decile``, ``fixed``,
+    #: ``capacity``, ``sensitivity``) and ``description`` in words.
+    threshold_choice: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ shortcuts
     @property
@@ -146,6 +152,10 @@ class Evidence:
             "threshold_rates": (
                 None if self.threshold_rates is None else _frame_to_records(self.threshold_rates)
             ),
+            "decision_curve": (
+                None if self.decision_curve is None else _frame_to_records(self.decision_curve)
+            ),
+            "threshold_choice": self.threshold_choice,
         }
 
     @classmethod
@@ -165,8 +175,9 @@ class Evidence:
             d["proxies"] = ProxyScan.from_json(json.dumps(d["proxies"]))
         if d.get("importance") is not None:
             d["importance"] = _frame_from_records(d["importance"])
-        if d.get("threshold_rates") is not None:
-            d["threshold_rates"] = _frame_from_records(d["threshold_rates"])
+        for name in ("threshold_rates", "decision_curve"):
+            if d.get(name) is not None:
+                d[name] = _frame_from_records(d[name])
         if d.get("auc_gain") is not None:
             from riskmodels.metrics import Estimate
 
@@ -312,6 +323,16 @@ def build_evidence(
     quality = check_quality(test, spec, raise_on_serious=False)
     y = test[spec.target].astype(int).to_numpy()
     thr = model.threshold_ if threshold is None else float(threshold)
+    if threshold is None:
+        choice = {
+            "method": "training_top_decile",
+            "description": "the lowest training score that flags at most 10% of the training "
+            "rows (the default)",
+        }
+    elif hasattr(threshold, "method") and hasattr(threshold, "to_dict"):
+        choice = threshold.to_dict()  # a rm.thresholds.ThresholdChoice
+    else:
+        choice = {"method": "fixed", "description": f"set to {thr:g} by the analyst"}
     scores = model._predict_proba(test)
     kw = dict(threshold=thr, n_boot=n_boot, confidence=confidence, random_state=random_state)
     progress.stage(f"performance ({n_boot:,} bootstrap replicates)")
@@ -355,6 +376,18 @@ def build_evidence(
         test[spec.protected_names] if audited else None,
         thresholds=cuts,
         confidence=confidence,
+    )
+    from riskmodels.metrics._net_benefit import DEFAULT_GRID, decision_curve
+
+    grid = sorted({*DEFAULT_GRID, thr} if 0 < thr < 1 else set(DEFAULT_GRID))
+    curve = decision_curve(
+        y,
+        scores,
+        thresholds=grid,
+        others={"baseline": base_scores},
+        n_boot=n_boot,
+        confidence=confidence,
+        random_state=random_state,
     )
     audit = proxies = importance = None
     if audited:
@@ -419,4 +452,6 @@ def build_evidence(
         notes=notes,
         auc_gain=auc_gain,
         threshold_rates=threshold_rates,
+        decision_curve=curve,
+        threshold_choice=choice,
     )

@@ -327,7 +327,7 @@ class RiskModel:
     def assess(
         self,
         test: pd.DataFrame,
-        threshold: float | None = None,
+        threshold: Any = None,
         n_boot: int = 1000,
         *,
         confidence: float = 0.95,
@@ -344,9 +344,11 @@ class RiskModel:
         ----------
         test : pandas.DataFrame
             Labelled held-out data valid against the spec (e.g. from ``rm.split``).
-        threshold : float, optional
+        threshold : float or ThresholdChoice, optional
             Predicted positive iff score >= threshold; default ``threshold_`` (the
-            training top decile).
+            training top decile). A ``rm.thresholds.from_capacity`` /
+            ``from_sensitivity`` choice is recorded with how it was chosen
+            (``Evidence.threshold_choice``).
         n_boot : int, default 1000
             Bootstrap replicates for every confidence interval.
         confidence : float, default 0.95
