@@ -425,3 +425,11 @@ def test_split_by_is_checked_before_anyone_is_scored(bundle_copy, people, tmp_pa
         assert info.value.columns == ["split_by"]
     entries = [json.loads(line) for line in log.read_text().splitlines()]
     assert [e["event"] for e in entries] == ["score", "refused", "refused"]
+
+
+def test_the_list_says_how_its_threshold_was_chosen(bundle_copy, people, tmp_path):
+    rl = _score(bundle_copy, people.head(5))
+    assert rl.metadata["threshold_choice"].startswith("the lowest training score")
+    rl.to_csv(tmp_path / "l.csv")
+    about = (tmp_path / "l.about.txt").read_text(encoding="utf-8")
+    assert "How it was chosen: the lowest training score" in " ".join(about.split())

@@ -321,6 +321,7 @@ class _Section:
 _ABOUT_KEYS = {
     "notice", "model_name", "model_version", "outcome", "purpose", "generated_at",
     "generated_by", "valid_until", "explained", "reasons", "counts", "split", "threshold",
+    "threshold_choice", "split_by",
     "bands", "decision_options", "permitted_purposes", "prohibited_purposes", "approved_by",
     "approved_at", "environment", "approval_keys", "waivers", "drift", "drift_flagged",
     "drift_reference", "release_id", "release_path", "card", "policy", "input",
@@ -453,7 +454,12 @@ def _about_bands(m: dict[str, Any]) -> tuple[_Line | _Table, ...]:
             _Line(
                 "Flag",
                 f"A row is flagged when its score is at least {_cut(m['threshold'])} "
-                "(the release's threshold).",
+                "(the release's threshold)."
+                + (
+                    f" How it was chosen: {m['threshold_choice']}."
+                    if m.get("threshold_choice")
+                    else ""
+                ),
             )
         )
     bands = m.get("bands")

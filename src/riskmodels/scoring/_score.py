@@ -735,6 +735,13 @@ def _record(
     return {"counts": counts_, "output_sha": output_sha, "user": user, "at": now, "entry": entry}
 
 
+def _threshold_words(release: Release) -> str | None:
+    """How the release's threshold was chosen, from its evidence (None for evidence
+    written before it was recorded)."""
+    choice = getattr(release.evidence, "threshold_choice", None) or {}
+    return choice.get("description")
+
+
 def _list_metadata(
     release: Release,
     purpose: str,
@@ -772,6 +779,7 @@ def _list_metadata(
         "approval_keys": release.approval_fingerprints,
         "waivers": release.waivers,
         "threshold": threshold,
+        "threshold_choice": _threshold_words(release),
         "bands": {
             "cuts": policy.bands.resolve(threshold),
             "labels": list(policy.bands.labels),
