@@ -32,9 +32,10 @@ $(OLD_STAMP): requirements-oldest.lock pyproject.toml | $(STAMP)
 demo: $(STAMP)
 	$(BIN)/riskmodels demo
 
-# The whole suite, slow statistical checks included (CI runs this).
+# The whole suite, slow statistical checks included, and every notebook executed (nbmake;
+# CI runs this).
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS) tests --doctest-modules src/riskmodels
+	$(BIN)/python -m pytest $(PYTEST_ARGS) tests --doctest-modules src/riskmodels --nbmake notebooks
 
 # Everything but the tests marked slow, for quick iteration.
 test-fast: $(STAMP)
