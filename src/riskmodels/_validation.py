@@ -25,6 +25,7 @@ __all__ = [
     "check_choice",
     "check_finite",
     "check_int",
+    "check_labels_and_scores",
     "check_level",
     "check_positions",
     "check_real",
@@ -212,3 +213,26 @@ def check_level(value: Any, name: str = "confidence") -> list[Problem]:
     if not check_real(value, name) and 0.0 < float(value) < 1.0:
         return []
     return [Problem(name, repr(value), "pass a level in (0, 1), e.g. 0.95")]
+
+
+def check_labels_and_scores(
+    y_true: Any, y_score: Any, score_name: str = "y_score", hint: str = "score every row"
+) -> tuple[np.ndarray | None, np.ndarray | None, list[Problem]]:
+    """0/1 labels and finite scores of the same, non-zero length, as float arrays, with
+    every problem (the checks of every function that takes labels and scores).
+
+    Examples
+    --------
+    >>> y, s, problems = check_labels_and_scores([0, 1], [0.2, float("nan")])
+    >>> [p.found for p in problems]
+    ['contains 1 missing and 0 infinite value(s)']
+    """
+    y, problems = as_float_vector(y_true, "y_true")
+    s, more = as_float_vector(y_score, score_name)
+    problems += more
+    if y is not None:
+        problems += check_binary_labels(y, "y_true")
+    if s is not None:
+        problems += check_finite(s, score_name, hint)
+    problems += check_same_length({"y_true": y, score_name: s})
+    return y, s, problems

@@ -13,11 +13,8 @@ import numpy as np
 import pandas as pd
 
 from riskmodels._validation import (
-    as_float_vector,
-    check_binary_labels,
-    check_finite,
+    check_labels_and_scores,
     check_level,
-    check_same_length,
 )
 from riskmodels.errors import Problem, SchemaError
 from riskmodels.fairness._groups import build_groupings, sensitive_columns
@@ -75,14 +72,9 @@ def outcomes_by_score(
         M      1  2       1
         M      2  2       1
     """
-    y, problems = as_float_vector(y_true, "y_true")
-    s, more = as_float_vector(y_score, "y_score")
-    problems += more
-    if y is not None:
-        problems += check_binary_labels(y, "y_true")
-    if s is not None:
-        problems += check_finite(s, "y_score", "every row needs its score level")
-    problems += check_same_length({"y_true": y, "y_score": s})
+    y, s, problems = check_labels_and_scores(
+        y_true, y_score, hint="every row needs its score level"
+    )
     problems += check_level(confidence)
     if problems:  # the levels of a score that cannot be read are not worth counting
         raise SchemaError(problems, context="Invalid input to outcomes_by_score")

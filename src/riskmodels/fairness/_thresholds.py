@@ -15,10 +15,9 @@ import pandas as pd
 
 from riskmodels._validation import (
     as_float_vector,
-    check_binary_labels,
     check_finite,
+    check_labels_and_scores,
     check_level,
-    check_same_length,
     raise_problems,
 )
 from riskmodels.errors import Problem
@@ -98,14 +97,9 @@ def rates_at_thresholds(
     1        0.3  1.000000          3            3
     6        0.5  0.666667          2            3
     """
-    y, problems = as_float_vector(y_true, "y_true")
-    s, more = as_float_vector(y_score, "y_score")
-    problems += more
-    if y is not None:
-        problems += check_binary_labels(y, "y_true")
-    if s is not None:
-        problems += check_finite(s, "y_score", "score every row before comparing thresholds")
-    problems += check_same_length({"y_true": y, "y_score": s})
+    y, s, problems = check_labels_and_scores(
+        y_true, y_score, hint="score every row before comparing thresholds"
+    )
     cuts, more = as_float_vector(np.atleast_1d(np.asarray(thresholds, dtype=object)), "thresholds")
     problems += more
     if cuts is not None:

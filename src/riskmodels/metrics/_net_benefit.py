@@ -15,11 +15,9 @@ import pandas as pd
 
 from riskmodels._validation import (
     as_float_vector,
-    check_binary_labels,
-    check_finite,
     check_int,
+    check_labels_and_scores,
     check_level,
-    check_same_length,
     raise_problems,
 )
 from riskmodels.errors import Problem
@@ -33,14 +31,7 @@ DEFAULT_GRID = tuple(np.round(np.arange(0.01, 0.505, 0.01), 2).tolist())
 
 
 def _rows(y_true: Any, y_score: Any, name: str = "y_score") -> tuple[np.ndarray, np.ndarray]:
-    y, problems = as_float_vector(y_true, "y_true")
-    s, more = as_float_vector(y_score, name)
-    problems += more
-    if y is not None:
-        problems += check_binary_labels(y, "y_true")
-    if s is not None:
-        problems += check_finite(s, name, "score every row")
-    problems += check_same_length({"y_true": y, name: s})
+    y, s, problems = check_labels_and_scores(y_true, y_score, name)
     raise_problems(problems, "Invalid input to decision_curve")
     assert y is not None and s is not None
     return y.astype(np.int64), s
