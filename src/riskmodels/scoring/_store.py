@@ -24,7 +24,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from riskmodels.errors import ReleaseError, SchemaError
@@ -180,9 +179,22 @@ class Store:
         self.close()
 
     # ------------------------------------------------------------------ issued lists
-    def add_run(self, row: dict[str, Any], issued: pd.DataFrame) -> None:
+    def add_run(self, row: dict[str, Any], issued: dict[str, pd.Series | None]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        n = len(next(c for c in issued.values() if c is not None))
+        columns = {}
+        for name, col in issued.items():
+            if col is None:
+                columns[name] = pa.nulls(n, pa.string())
+                continue
+            try:
+                columns[name] = pa.array(col, from_pandas=True)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed types: keep them as text
+                columns[name] = pa.array(col.astype(str), from_pandas=True)
         buf = io.BytesIO()
-        issued.to_parquet(buf, index=False)
+        pq.write_table(pa.table(columns), buf)
         with self.engine.begin() as conn:
             conn.execute(self.t["runs"].insert().values(**row, issued=buf.getvalue()))
 
@@ -203,7 +215,12 @@ class Store:
         t = self.t["runs"]
         with self.engine.connect() as conn:
             blob = conn.execute(select(t.c.issued).where(t.c.list_id == list_id)).scalar_one()
-        return pd.read_parquet(io.BytesIO(blob))
+        frame = pd.read_parquet(io.BytesIO(blob))
+        # ids and labels as text, the way returned lists and outcomes are matched
+        for col in ("id", "person", "band", "status", "batch"):
+            frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
+            frame[col] = frame[col].map(lambda v: v if v is None else str(v))
+        return frame
 
     # ------------------------------------------------------------------ the rest
     def insert(self, table: str, rows: list[dict[str, Any]]) -> None:
@@ -237,25 +254,19 @@ def record_issued(
 ) -> None:
     """Keep what one scoring run issued (called by :func:`riskmodels.score`)."""
     spec = release.spec
-    n = len(frame)
     batch = spec.batch if spec.batch and spec.batch in frame.columns else None
-    issued = pd.DataFrame(
-        {
-            "id": frame["id"].astype(str).to_numpy(),
-            "person": (
-                frame[spec.person].astype(str).to_numpy()
-                if spec.person and spec.person in frame.columns
-                else np.full(n, None, dtype=object)
-            ),
-            "as_of": frame["as_of"] if "as_of" in frame.columns else pd.NaT,
-            "score": frame["score"].to_numpy(),
-            "band": frame["band"].astype(str).to_numpy(),
-            "status": frame["status"].astype(str).to_numpy(),
-            "batch": (
-                frame[batch].astype(str).to_numpy() if batch else np.full(n, None, dtype=object)
-            ),
-        }
-    )
+    person = spec.person if spec.person and spec.person in frame.columns else None
+    # native types (ints, categoricals as Parquet dictionaries): converting a million ids
+    # to text here would cost scoring a second; monitoring converts what it reads
+    issued = {
+        "id": frame["id"],
+        "person": frame[person] if person else None,
+        "as_of": frame["as_of"] if "as_of" in frame.columns else None,
+        "score": frame["score"],
+        "band": frame["band"],
+        "status": frame["status"],
+        "batch": frame[batch] if batch else None,
+    }
     counts = metadata["counts"]
     with Store(store_url) as store:
         store.add_run(
