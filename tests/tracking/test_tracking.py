@@ -56,9 +56,7 @@ def test_run_holds_fairness_card_gates_policy_and_tags(reviewed, tmp_path):
 
     model, evidence, card, gates, policy = reviewed
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    run_id = log_assessment(
-        model, evidence, card=card, gate=gates, policy=policy, tracking_uri=uri
-    )
+    run_id = log_assessment(model, evidence, card=card, gate=gates, policy=policy, tracking_uri=uri)
     client = mlflow.MlflowClient(tracking_uri=uri)
     run = client.get_run(run_id)
     params, metrics, tags = run.data.params, run.data.metrics, run.data.tags

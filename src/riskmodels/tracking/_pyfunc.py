@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import mlflow.pyfunc
+import pandas as pd
 
 __all__ = ["RELEASE_ARTIFACT", "RiskListModel"]
 
@@ -37,7 +38,11 @@ class RiskListModel(mlflow.pyfunc.PythonModel):
 
         self._release = load_release(context.artifacts[RELEASE_ARTIFACT])
 
-    def predict(self, context: Any, model_input: Any, params: dict[str, Any] | None = None) -> Any:
+    # MLflow 3 reads predict's type hints: a DataFrame hint passes the frame through as it
+    # is (no schema inferred from hints; the signature stored with the model is the schema)
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
         """Score ``model_input`` for ``params["purpose"]``; returns the risk list's columns.
 
         Parameters

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import warnings
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,7 +56,7 @@ _BUNDLE_IN_MODEL = ("artifacts", "release")
 
 #: The model code stored with each version (MLflow "models from code"): the class is
 #: named, not pickled, so loading unpickles nothing.
-_MODEL_CODE = '''"""A riskmodels release as an MLflow pyfunc (written by riskmodels.tracking.register)."""
+_MODEL_CODE = '''"""A riskmodels release as an MLflow pyfunc (riskmodels.tracking.register)."""
 
 import mlflow.models
 
@@ -144,10 +145,16 @@ def _save_pyfunc(release: Release, bundle: Path, out: Path) -> None:
     and an environment pinning riskmodels (and MLflow)."""
     import mlflow
 
-    import riskmodels
-
     code = out.parent / "riskmodels_model.py"
     atomic_write_text(code, _MODEL_CODE)
+    with warnings.catch_warnings():
+        # An input example would be people's records stored in the registry: never.
+        warnings.filterwarnings("ignore", message=".*An input example was not provided")
+        _save(mlflow, release, bundle, code, out)
+
+
+def _save(mlflow: Any, release: Release, bundle: Path, code: Path, out: Path) -> None:
+    import riskmodels
     from riskmodels.tracking._pyfunc import RELEASE_ARTIFACT
 
     mlflow.pyfunc.save_model(
@@ -283,7 +290,8 @@ def register(
     Examples
     --------
     >>> registered = register("releases/self-harm-v1", "self-harm")  # doctest: +SKIP
-    >>> rm.score(registered.model_uri, people, purpose="prioritise_welfare_review")  # doctest: +SKIP
+    >>> purpose = "prioritise_welfare_review"  # doctest: +SKIP
+    >>> rm.score(registered.model_uri, people, purpose=purpose)  # doctest: +SKIP
 
     (Skipped in the doctests: it needs an approved release and an MLflow store;
     ``tests/tracking/test_registry.py`` runs it against a real one.)

@@ -177,7 +177,7 @@ def write_run(
 
     A run that fails half-way is marked FAILED, so the store never shows it as complete.
     """
-    from mlflow.entities import Metric, Param, RunTag
+    from mlflow.entities import Metric, Param
 
     all_tags = dict(tags or {})
     if parent_run_id:
