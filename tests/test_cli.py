@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pandas as pd
@@ -170,7 +171,7 @@ def _steps_are_tracked_and_linked(uri, cand, rel, listed):
     )
     assert len(scored) == 1  # the refused run and the --no-track run left none
     chain = [runs["train"], runs["check"], runs["approve"], scored[0]]
-    for earlier, later in zip(chain, chain[1:], strict=False):
+    for earlier, later in itertools.pairwise(chain):
         assert later.data.tags["riskmodels.parent_run_id"] == earlier.info.run_id
     assert runs["check"].data.tags["riskmodels.gates"]
     assert scored[0].data.params["purpose"] == "prioritise_welfare_review"
