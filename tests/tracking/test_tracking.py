@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +22,12 @@ def assessed():
 
 
 @pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """One store for the module (each new SQLite store costs seconds of migrations)."""
+    return f"sqlite:///{tmp_path_factory.mktemp('tracking') / 'mlflow.db'}"
+
+
+@pytest.fixture(scope="module")
 def reviewed(fitted):
     """The shared model and evidence (with a fairness audit), a real card and its gates."""
     model, evidence, _, _ = fitted
@@ -30,11 +37,11 @@ def reviewed(fitted):
     return model, evidence, card, gates, policy
 
 
-def test_run_records_params_metrics_and_evidence(assessed, tmp_path):
+def test_run_records_params_metrics_and_evidence(assessed, store, tmp_path):
     import mlflow
 
     model, evidence = assessed
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    uri = store
     run_id = log_assessment(model, evidence, tracking_uri=uri, experiment="test")
     client = mlflow.MlflowClient(tracking_uri=uri)
     run = client.get_run(run_id)
@@ -48,14 +55,15 @@ def test_run_records_params_metrics_and_evidence(assessed, tmp_path):
     local = client.download_artifacts(run_id, "evidence.json", str(tmp_path))
     assert rm.Evidence.from_json(local) == evidence
     # artifacts beside the database, not in ./mlruns of the working folder
-    assert (tmp_path / "mlartifacts").is_dir()
+    beside = Path(store.removeprefix("sqlite:///")).parent / "mlartifacts"
+    assert run.info.artifact_uri.startswith(beside.as_uri())
 
 
-def test_run_holds_fairness_card_gates_policy_and_tags(reviewed, tmp_path):
+def test_run_holds_fairness_card_gates_policy_and_tags(reviewed, store, tmp_path):
     import mlflow
 
     model, evidence, card, gates, policy = reviewed
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    uri = store
     run_id = log_assessment(model, evidence, card=card, gate=gates, policy=policy, tracking_uri=uri)
     client = mlflow.MlflowClient(tracking_uri=uri)
     run = client.get_run(run_id)
@@ -114,12 +122,12 @@ def _artifact_paths(client, run_id, path=None) -> set[str]:
     return out
 
 
-def test_the_callers_mlflow_state_is_unchanged(assessed, tmp_path):
+def test_the_callers_mlflow_state_is_unchanged(assessed, store, tmp_path):
     import mlflow
 
     model, evidence = assessed
     theirs = f"sqlite:///{tmp_path / 'theirs.db'}"
-    ours = f"sqlite:///{tmp_path / 'ours.db'}"
+    ours = store
     before = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(theirs)
     try:
@@ -140,12 +148,12 @@ def test_the_callers_mlflow_state_is_unchanged(assessed, tmp_path):
 
 
 def test_mlflow_tracking_uri_is_honoured_and_the_default_is_sqlite_here(
-    assessed, tmp_path, monkeypatch
+    assessed, store, tmp_path, monkeypatch
 ):
     import mlflow
 
     model, evidence = assessed
-    env_uri = f"sqlite:///{tmp_path / 'env' / 'store.db'}"
+    env_uri = store
     (tmp_path / "env").mkdir()
     monkeypatch.setenv("MLFLOW_TRACKING_URI", env_uri)
     run_id = log_assessment(model, evidence)

@@ -125,9 +125,9 @@ def _write_artifacts(
 def log_assessment(
     model: RiskModel,
     evidence: Evidence,
-    *,
     card: Any = None,
     gate: GateReport | None = None,
+    *,
     policy: Policy | None = None,
     tracking_uri: str | None = None,
     experiment: str = DEFAULT_EXPERIMENT,
