@@ -797,13 +797,19 @@ def register(
     trust_store: Path | None = typer.Option(
         None, "--trust-store", help="directory of trusted reviewers' public keys (PEM)"
     ),
+    audit_log: Path | None = typer.Option(
+        None, "--audit-log", help="the site's audit log (a suspended release is refused)"
+    ),
+    store: str | None = typer.Option(None, "--store", help=_STORE_HELP),
 ) -> None:
     """Register a release in the MLflow model registry ($MLFLOW_TRACKING_URI, else
     sqlite:///mlflow.db): the alias 'approved' is set only once the stored copy verifies."""
     from riskmodels.tracking import register as register_release
 
     try:
-        registered = register_release(release, name, trust_store=trust_store)
+        registered = register_release(
+            release, name, trust_store=trust_store, audit_log=audit_log, monitoring_store=store
+        )
     except RiskModelsError as err:
         _fail(err)
     console.print(

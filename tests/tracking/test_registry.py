@@ -172,3 +172,17 @@ def test_an_artifact_changed_in_the_store_makes_loading_refuse(bundle, store, pe
     with pytest.raises(ReleaseError) as err:
         rm.score(registered.model_uri, people, purpose=PURPOSE, explain="none")
     assert err.value.reason == "tampered"
+
+
+def test_a_release_monitoring_suspended_is_refused(bundle, store, tmp_path):
+    from riskmodels.scoring import append_entry
+
+    log = tmp_path / "audit_log.jsonl"
+    release_id = sha256_bytes((bundle / "release.json").read_bytes())
+    append_entry(log, {"event": "suspended", "at": "2026-01-01T00:00:00+00:00",
+                       "release_id": release_id, "indicator": "calibration.oe_by_group",
+                       "reason": "observed/expected incidents out of bounds (test)."})  # fmt: skip
+    with pytest.raises(ReleaseError) as err:
+        register(bundle, "sim-suspended", audit_log=log)
+    assert err.value.reason == "suspended"
+    assert _versions(store, "sim-suspended") == []

@@ -179,6 +179,19 @@ def _bundle_path(release: Release | str | os.PathLike[str]) -> Path:
     return release.path if isinstance(release, Release) else Path(release)
 
 
+def _check_not_suspended(release: Release, trust_store: Any, audit_log: Any, store: Any) -> None:
+    """Refuse a release monitoring has suspended, exactly as scoring does (the suspension
+    is read from the site's verified audit log; a site without a log has suspended
+    nothing)."""
+    from riskmodels.scoring import verify_audit_log
+    from riskmodels.scoring._audit_log import resolve_audit_log
+    from riskmodels.scoring._store import check_not_suspended, resolve_store
+
+    log = resolve_audit_log(audit_log)
+    if log.exists():
+        check_not_suspended(release, verify_audit_log(log), resolve_store(store, log), trust_store)
+
+
 def _stage(source: Path, staged: Path, trust_store: Any) -> Release:
     """Copy the bundle and verify the copy: what is registered is exactly what verified."""
     from riskmodels.release import load_release
@@ -242,6 +255,8 @@ def register(
     name: str,
     *,
     trust_store: str | os.PathLike[str] | None = None,
+    audit_log: str | os.PathLike[str] | None = None,
+    monitoring_store: str | os.PathLike[str] | None = None,
     tracking_uri: str | None = None,
     experiment: str = DEFAULT_EXPERIMENT,
 ) -> RegisteredRelease:
@@ -249,7 +264,8 @@ def register(
 
     In order: the bundle is copied and the copy verified with
     :func:`riskmodels.load_release` and the site's trust store (strict file set, every
-    sha256, enough trusted approvals, every gate passed or waived, expiry); it is saved
+    sha256, enough trusted approvals, every gate passed or waived, expiry) and, when the
+    site has an audit log, checked not to be suspended by monitoring; it is saved
     as an MLflow pyfunc (:class:`~riskmodels.tracking._pyfunc.RiskListModel`, whose
     artifact is the bundle) in a run tagged ``riskmodels.step=register`` (linked to the
     ``approve`` run of the same release when the store has one), and registered as a new
@@ -269,6 +285,12 @@ def register(
         The registered model's name (created if new).
     trust_store : path, optional
         The site's trust store (default ``$RISKMODELS_TRUST_STORE``, else the per-user one).
+    audit_log : path, optional
+        The site's audit log, where monitoring records suspensions (default
+        ``$RISKMODELS_AUDIT_LOG``, else the per-user one; ``docs/sites.md``).
+    monitoring_store : URL or path, optional
+        The site's monitoring store, which holds signed reinstatements (default
+        ``$RISKMODELS_MONITORING_URL``, else ``monitoring.db`` beside the audit log).
     tracking_uri : str, optional
         Default ``$MLFLOW_TRACKING_URI``, else ``sqlite:///mlflow.db`` in the working folder.
     experiment : str, default "riskmodels"
@@ -284,8 +306,8 @@ def register(
     ReleaseError
         The bundle does not verify: ``"unapproved"`` (a signature not in the trust store,
         too few approvals, a gate neither passed nor waived, a development release),
-        ``"tampered"``, ``"expired"``, ``"unreadable"``; or the copy in the store does
-        not verify (nothing is aliased).
+        ``"tampered"``, ``"expired"``, ``"unreadable"``, ``"suspended"`` (by monitoring,
+        not reinstated); or the copy in the store does not verify (nothing is aliased).
 
     Examples
     --------
@@ -301,6 +323,7 @@ def register(
         progress.stage("verifying the release")
         staged = Path(tmp) / "release"
         verified = _stage(_bundle_path(release), staged, trust_store)
+        _check_not_suspended(verified, trust_store, audit_log, monitoring_store)
         progress.stage("starting MLflow")
         with quiet_mlflow():
             mlflow_client = client(uri)
