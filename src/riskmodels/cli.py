@@ -178,6 +178,10 @@ def demo(
                 model, evidence, context=None, gate=gates, policy=policy, mlflow_run_id=run_id
             )
             card.save(out_dir / "card")
+        check_run = rm.tracking.log_assessment(
+            model, evidence, card, gates, policy=policy, tracking_uri=store,
+            tags={"riskmodels.step": "check"}, parent_run_id=run_id,
+        )  # fmt: skip
         console.print(
             f"model card written to {out_dir / 'card'} (complete: {card.complete}; "
             f"{len(card.missing_fields)} fields for the owner to complete)"
@@ -238,9 +242,12 @@ def demo(
             f"{release.valid_until.date()}; demo trust store {trust_store}"
         )
 
+        from riskmodels.tracking._steps import log_approval, log_scoring
+
+        log_approval(release, parent_run_id=check_run, tracking_uri=store)
         registered = rm.tracking.register(
             release, "demo-" + spec.target.replace("_", "-"), trust_store=trust_store,
-            tracking_uri=store,
+            audit_log=audit_log, tracking_uri=store,
         )  # fmt: skip
         console.print(
             f"registered in MLflow as {registered.name} version {registered.version}, alias "
@@ -258,8 +265,6 @@ def demo(
         )
         risk_list.to_excel(out_dir / "risk_list.xlsx")
         risk_list.to_csv(out_dir / "risk_list.csv")
-        from riskmodels.tracking._steps import log_scoring
-
         log_scoring(risk_list, tracking_uri=store)
         c = risk_list.counts
         console.print(f"[bold]{risk_list.notice}[/]")

@@ -72,10 +72,11 @@ def _log(
     metrics: Mapping[str, float],
     tags: Mapping[str, str],
     files: Mapping[str, bytes],
-    parent: tuple[tuple[str, ...], str, str],
+    parent: tuple[tuple[str, ...], str, str] | str | None,
     tracking_uri: str | None,
     experiment: str,
 ) -> str:
+    """One step's run; ``parent`` is a run id, or (steps, tag, value) to look it up."""
     uri = resolve_tracking_uri(tracking_uri)
     with quiet_mlflow(), tempfile.TemporaryDirectory() as tmp:
         for name, data in files.items():
@@ -90,23 +91,35 @@ def _log(
             metrics=metrics,
             tags={STEP_TAG: step, **tags},
             artifacts=tmp if files else None,
-            parent_run_id=_first_run(mlflow_client, experiment, *parent),
+            parent_run_id=(
+                _first_run(mlflow_client, experiment, *parent)
+                if isinstance(parent, tuple)
+                else parent
+            ),
         )
 
 
 def log_approval(
     release: Release,
-    candidate_sha256: str,
+    candidate_sha256: str | None = None,
     *,
+    parent_run_id: str | None = None,
     tracking_uri: str | None = None,
     experiment: str = DEFAULT_EXPERIMENT,
 ) -> str:
     """The ``approve`` step: who approved what, until when, with which waivers; the
-    manifest (``release.json``) and gate report as artifacts. Continues the newest
-    ``check`` run of the same candidate."""
+    manifest (``release.json``) and gate report as artifacts. Continues ``parent_run_id``
+    when given, else the newest ``check`` run of the candidate ``candidate_sha256``."""
     import riskmodels
 
     a = release.manifest["approval"]
+    tags = {
+        RELEASE_TAG: release.release_id,
+        "riskmodels.version": riskmodels.__version__,
+        "riskmodels.gates": release.gates.summary(),
+    }
+    if candidate_sha256 is not None:
+        tags[CANDIDATE_TAG] = candidate_sha256
     return _log(
         "approve",
         run_name=f"approve {release.name} {release.version}",
@@ -121,17 +134,13 @@ def log_approval(
             "waived_gates": ", ".join(sorted(release.waivers)) or "none",
         },
         metrics={"waivers": float(len(release.waivers))},
-        tags={
-            RELEASE_TAG: release.release_id,
-            CANDIDATE_TAG: candidate_sha256,
-            "riskmodels.version": riskmodels.__version__,
-            "riskmodels.gates": release.gates.summary(),
-        },
+        tags=tags,
         files={
             "release.json": json.dumps(release.manifest, indent=1).encode("utf-8"),
             "gates.json": release.gates.to_json().encode("utf-8"),
         },
-        parent=(("check",), CANDIDATE_TAG, candidate_sha256),
+        parent=parent_run_id
+        or (None if candidate_sha256 is None else (("check",), CANDIDATE_TAG, candidate_sha256)),
         tracking_uri=tracking_uri,
         experiment=experiment,
     )
