@@ -372,9 +372,9 @@ def train(
 
 def _log_train(model, evidence, candidate: str) -> str:
     from riskmodels.tracking import log_assessment
-    from riskmodels.tracking._steps import CANDIDATE_TAG
+    from riskmodels.tracking._steps import CANDIDATE_TAG, STEP_TAG
 
-    tags = {"riskmodels.step": "train", CANDIDATE_TAG: candidate}
+    tags = {STEP_TAG: "train", CANDIDATE_TAG: candidate}
     return log_assessment(model, evidence, tags=tags, run_name=f"train {model.display_name}")
 
 
@@ -442,7 +442,7 @@ def _log_check(model, evidence, card, gates, policy, candidate: str) -> str:
     """An assessment run with the card, gate report and policy; continues the candidate's
     newest train run."""
     from riskmodels.tracking import log_assessment
-    from riskmodels.tracking._steps import CANDIDATE_TAG, parent_run
+    from riskmodels.tracking._steps import CANDIDATE_TAG, STEP_TAG, parent_run
 
     return log_assessment(
         model,
@@ -450,7 +450,7 @@ def _log_check(model, evidence, card, gates, policy, candidate: str) -> str:
         card=card,
         gate=gates,
         policy=policy,
-        tags={"riskmodels.step": "check", CANDIDATE_TAG: candidate},
+        tags={STEP_TAG: "check", CANDIDATE_TAG: candidate},
         run_name=f"check {model.display_name}",
         parent_run_id=parent_run(("train",), CANDIDATE_TAG, candidate),
     )

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from riskmodels.release import Release
     from riskmodels.scoring import RiskList
 
-__all__ = ["CANDIDATE_TAG", "log_approval", "log_scoring", "parent_run"]
+__all__ = ["CANDIDATE_TAG", "STEP_TAG", "log_approval", "log_scoring", "parent_run"]
 
 #: Tag naming the candidate a run is about (its content hash, as ``check`` records it).
 CANDIDATE_TAG = "riskmodels.candidate_sha256"
