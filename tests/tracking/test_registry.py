@@ -186,3 +186,34 @@ def test_a_release_monitoring_suspended_is_refused(bundle, store, tmp_path):
         register(bundle, "sim-suspended", audit_log=log)
     assert err.value.reason == "suspended"
     assert _versions(store, "sim-suspended") == []
+
+
+def test_registry_uris_resolve_by_alias_or_version_and_anything_else_is_refused(
+    registered, store, people, tmp_path
+):
+    import mlflow
+
+    from riskmodels.errors import SchemaError
+    from riskmodels.tracking import load_registered_release
+
+    by_version = load_registered_release(f"models:/sim-risk/{registered.version}")
+    assert by_version.release_id == registered.release_id
+    with pytest.raises(SchemaError, match="models:/NAME@approved"):
+        load_registered_release("models:/sim-risk")
+    with pytest.raises(ReleaseError) as err:
+        load_registered_release("models:/no-such-model@approved")
+    assert err.value.reason == "unreadable"
+
+    # someone points 'approved' at a version that is no riskmodels release: never scored
+    client = _client(store)
+    run = client.create_run(client.get_experiment_by_name("riskmodels").experiment_id)
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "MLmodel").write_text("flavors: {}\n", encoding="utf-8")
+    client.log_artifacts(run.info.run_id, str(tmp_path / "model"), "model")
+    client.create_registered_model("sim-other")
+    v = client.create_model_version("sim-other", f"runs:/{run.info.run_id}/model", run.info.run_id)
+    client.set_registered_model_alias("sim-other", APPROVED_ALIAS, v.version)
+    with pytest.raises(ReleaseError, match="no riskmodels release bundle") as err:
+        rm.score("models:/sim-other@approved", people, purpose=PURPOSE, explain="none")
+    assert err.value.reason == "unreadable"
+    assert mlflow.get_tracking_uri() == store
