@@ -164,6 +164,20 @@ def site(tmp_path_factory):
             os.environ[k] = v
 
 
+@pytest.fixture(scope="session", autouse=True)
+def mlflow_store(tmp_path_factory):
+    """Runs that commands or tests log without naming a store go to a temporary one
+    ($MLFLOW_TRACKING_URI), never to ./mlflow.db of the folder the tests run in."""
+    uri = f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
+    saved = os.environ.get("MLFLOW_TRACKING_URI")
+    os.environ["MLFLOW_TRACKING_URI"] = uri
+    yield uri
+    if saved is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = saved
+
+
 @pytest.fixture(scope="session")
 def release_maker(site):
     """``make(model, evidence, card, policy, out, waivers, **kw)``: approve signed by

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pandas as pd
@@ -40,7 +41,7 @@ def test_validate_reports_bad_data_with_exit_code(files):
     assert res.exit_code == 2 and "SchemaError" in res.output and "'age'" in res.output
 
 
-def test_train_check_approve_score_verify(files, site):
+def test_train_check_approve_score_verify(files, site, mlflow_store):
     cand, rel = files / "candidate", files / "release"
     res = invoke(
         "train",
@@ -125,6 +126,7 @@ def test_train_check_approve_score_verify(files, site):
     res = invoke(
         "score", "--release", rel, "--input", files / "people.csv",
         "--purpose", "prioritise_welfare_review", "--out", xlsx, "--split-by", "establishment",
+        "--no-track",
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     assert "establishment=" in res.output and "one sheet per establishment" in res.output
@@ -138,10 +140,42 @@ def test_train_check_approve_score_verify(files, site):
     res = invoke("audit-log", "anchor")
     assert res.exit_code == 0 and len(res.output.split()[0]) == 64
 
+    _steps_are_tracked_and_linked(mlflow_store, cand, rel, listed)
+
     res = invoke("card", "--model", rel, "--out", files / "card")
     assert res.exit_code == 0, res.output
     card = json.loads((files / "card" / "model_card.json").read_text())
     assert card["complete"] is False
+
+
+def _steps_are_tracked_and_linked(uri, cand, rel, listed):
+    """train -> check -> approve -> score: one run each in the session's store
+    ($MLFLOW_TRACKING_URI), each continuing the one before; --no-track logged nothing."""
+    import mlflow
+
+    from riskmodels._io import sha256_file
+    from riskmodels.release._candidate import candidate_id
+
+    client = mlflow.MlflowClient(uri)
+    exp = client.get_experiment_by_name("riskmodels").experiment_id
+    candidate, release_id = candidate_id(cand), sha256_file(rel / "release.json")
+    by_candidate = client.search_runs(
+        [exp], filter_string=f"tags.`riskmodels.candidate_sha256` = '{candidate}'"
+    )
+    runs = {r.data.tags["riskmodels.step"]: r for r in by_candidate}
+    assert set(runs) == {"train", "check", "approve"}
+    scored = client.search_runs(
+        [exp],
+        filter_string=f"tags.`riskmodels.release_id` = '{release_id}' and "
+        "tags.`riskmodels.step` = 'score'",
+    )
+    assert len(scored) == 1  # the refused run and the --no-track run left none
+    chain = [runs["train"], runs["check"], runs["approve"], scored[0]]
+    for earlier, later in itertools.pairwise(chain):
+        assert later.data.tags["riskmodels.parent_run_id"] == earlier.info.run_id
+    assert runs["check"].data.tags["riskmodels.gates"]
+    assert scored[0].data.params["purpose"] == "prioritise_welfare_review"
+    assert scored[0].data.metrics["rows"] == len(listed)
 
 
 def test_tampered_candidate_is_refused(files, tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,6 +37,33 @@ def _fmt_ci(est) -> str:
     if math.isnan(est.value):
         return f"NaN ({est.reason or est.status})"
     return f"{est.value:.3f} ({est.lo:.3f}-{est.hi:.3f})"
+
+
+#: Shared by the commands that record their step in MLflow.
+_NO_TRACK_HELP = (
+    "do not record this step in MLflow (also: RISKMODELS_TRACKING=0); by default it is "
+    "logged to $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db in the working folder"
+)
+
+
+def _track(no_track: bool, what: str, log: Callable[[], str]) -> str | None:
+    """Record a step in MLflow unless opted out; returns the run id.
+
+    The step's own result (a candidate, a release, a list) is already written when this
+    runs, so a store that cannot be reached is reported, never allowed to undo or hide it.
+    """
+    from riskmodels.tracking import resolve_tracking_uri, tracking_enabled
+
+    if no_track or not tracking_enabled():
+        return None
+    try:
+        with step(f"Recording the {what} step in MLflow"):
+            run_id = log()
+    except Exception as err:  # any store failure: say so, keep the step's result
+        console.print(f"[yellow]not tracked[/]: the {what} step was not logged ({err})")
+        return None
+    console.print(f"MLflow run {run_id} ({what}) in {resolve_tracking_uri()}")
+    return run_id
 
 
 @app.command()
@@ -135,8 +163,10 @@ def demo(
         console.rule("[bold]3. Model card, policy gates, approval")
         out_dir.mkdir(parents=True, exist_ok=True)
         policy = rm.Policy.default()
+        # the demo's own MLflow store, beside its other outputs
+        store = f"sqlite:///{(out_dir / 'mlflow.db').resolve()}"
         run_id = rm.tracking.log_assessment(
-            model, evidence, tracking_uri=f"sqlite:///{(out_dir / 'mlflow.db').resolve()}"
+            model, evidence, tracking_uri=store, tags={"riskmodels.step": "train"}
         )
         console.print(f"MLflow run {run_id} in {out_dir / 'mlflow.db'}")
         with step("Building the model card and checking the policy gates"):
@@ -148,6 +178,10 @@ def demo(
                 model, evidence, context=None, gate=gates, policy=policy, mlflow_run_id=run_id
             )
             card.save(out_dir / "card")
+        check_run = rm.tracking.log_assessment(
+            model, evidence, card, gates, policy=policy, tracking_uri=store,
+            tags={"riskmodels.step": "check"}, parent_run_id=run_id,
+        )  # fmt: skip
         console.print(
             f"model card written to {out_dir / 'card'} (complete: {card.complete}; "
             f"{len(card.missing_fields)} fields for the owner to complete)"
@@ -208,6 +242,18 @@ def demo(
             f"{release.valid_until.date()}; demo trust store {trust_store}"
         )
 
+        from riskmodels.tracking._steps import log_approval, log_scoring
+
+        log_approval(release, parent_run_id=check_run, tracking_uri=store)
+        registered = rm.tracking.register(
+            release, "demo-" + spec.target.replace("_", "-"), trust_store=trust_store,
+            audit_log=audit_log, tracking_uri=store,
+        )  # fmt: skip
+        console.print(
+            f"registered in MLflow as {registered.name} version {registered.version}, alias "
+            f"'approved' set after the stored copy verified ({registered.model_uri})"
+        )
+
         console.rule("[bold]4. Risk list for the safety team")
         latest = test[test[spec.time] == test[spec.time].max()].drop(columns=[spec.target])
         risk_list = rm.score(
@@ -219,6 +265,7 @@ def demo(
         )
         risk_list.to_excel(out_dir / "risk_list.xlsx")
         risk_list.to_csv(out_dir / "risk_list.csv")
+        log_scoring(risk_list, tracking_uri=store)
         c = risk_list.counts
         console.print(f"[bold]{risk_list.notice}[/]")
         console.print(
@@ -286,10 +333,12 @@ def train(
     split_method: str = typer.Option("auto", "--split", help="auto, temporal, grouped, random"),
     n_boot: int = typer.Option(1000, help="bootstrap replicates for CIs"),
     seed: int = typer.Option(0),
+    no_track: bool = typer.Option(False, "--no-track", help=_NO_TRACK_HELP),
 ) -> None:
     """Fit a model on held-out-validated data and save it with its evidence (unapproved)."""
     import riskmodels as rm
     from riskmodels.release import save_candidate
+    from riskmodels.release._candidate import candidate_id
 
     try:
         s = rm.DatasetSpec.from_yaml(spec)
@@ -318,6 +367,15 @@ def train(
         f"[green]saved candidate[/] {out}: {model!r}; held-out AUC {_fmt_ci(auc)} "
         f"vs baseline {_fmt_ci(base)} ({evidence.split['method']} split)"
     )
+    _track(no_track, "train", lambda: _log_train(model, evidence, candidate_id(out)))
+
+
+def _log_train(model, evidence, candidate: str) -> str:
+    from riskmodels.tracking import log_assessment
+    from riskmodels.tracking._steps import CANDIDATE_TAG, STEP_TAG
+
+    tags = {STEP_TAG: "train", CANDIDATE_TAG: candidate}
+    return log_assessment(model, evidence, tags=tags, run_name=f"train {model.display_name}")
 
 
 def _load_for_review(candidate: Path, policy: Path | None, context: Path | None):
@@ -340,6 +398,7 @@ def check(
     candidate: Path = typer.Option(..., "--candidate", help="folder written by `train`"),
     policy: Path | None = typer.Option(None, "--policy", help="policy YAML (default policy)"),
     context: Path | None = typer.Option(None, "--context", help="card context (YAML)"),
+    no_track: bool = typer.Option(False, "--no-track", help=_NO_TRACK_HELP),
 ) -> None:
     """Check a candidate against the policy's gates; exit code 1 if any gate blocks.
 
@@ -352,7 +411,7 @@ def check(
 
     try:
         content = candidate_id(candidate)
-        _, _, pol, card, gates = _load_for_review(candidate, policy, context)
+        model, evidence, pol, card, gates = _load_for_review(candidate, policy, context)
     except RiskModelsError as err:
         _fail(err)
     record = {
@@ -369,6 +428,7 @@ def check(
     for g in gates:
         table.add_row(g.name, g.status, f"{g.value:.4g}", str(g.bound), g.reason)
     console.print(table)
+    _track(no_track, "check", lambda: _log_check(model, evidence, card, gates, pol, content))
     blocking = gates.blocking({})
     if blocking:
         console.print(
@@ -376,6 +436,24 @@ def check(
             "waives them with a written reason (riskmodels approve --waiver ...)"
         )
         raise typer.Exit(code=1)
+
+
+def _log_check(model, evidence, card, gates, policy, candidate: str) -> str:
+    """An assessment run with the card, gate report and policy; continues the candidate's
+    newest train run."""
+    from riskmodels.tracking import log_assessment
+    from riskmodels.tracking._steps import CANDIDATE_TAG, STEP_TAG, parent_run
+
+    return log_assessment(
+        model,
+        evidence,
+        card=card,
+        gate=gates,
+        policy=policy,
+        tags={STEP_TAG: "check", CANDIDATE_TAG: candidate},
+        run_name=f"check {model.display_name}",
+        parent_run_id=parent_run(("train",), CANDIDATE_TAG, candidate),
+    )
 
 
 def _check_record(candidate: Path) -> Path:
@@ -407,6 +485,7 @@ def approve(
         "policy's environment is development. Passphrase: $RISKMODELS_KEY_PASSPHRASE",
     ),
     role: str | None = typer.Option(None, help="the approval role claimed (policy roles)"),
+    no_track: bool = typer.Option(False, "--no-track", help=_NO_TRACK_HELP),
 ) -> None:
     """Approve a checked candidate: gates must pass or be waived with reasons; writes the
     release with the reviewer's signed approval (others add theirs with add-approval)."""
@@ -460,6 +539,13 @@ def approve(
         f"until {release.valid_until.date()}; it scores once {need} trusted approver(s) have "
         "signed (`riskmodels add-approval`)"
     )
+    _track(no_track, "approve", lambda: _log_approval(release, checked))
+
+
+def _log_approval(release, candidate: str) -> str:
+    from riskmodels.tracking._steps import log_approval
+
+    return log_approval(release, candidate)
 
 
 @app.command("add-approval")
@@ -650,7 +736,12 @@ def verify_release(
 
 @app.command("score")
 def score_cmd(
-    release: Path = typer.Option(..., "--release", help="approved release bundle directory"),
+    release: str = typer.Option(
+        ...,
+        "--release",
+        help="approved release bundle directory, or a registry URI models:/NAME@approved "
+        "(downloaded and verified as a folder is)",
+    ),
     data: Path = typer.Option(..., "--input", help="people to score: .parquet (streamed) or .csv"),
     purpose: str = typer.Option(..., "--purpose", help="a purpose the release permits"),
     out: Path = typer.Option(..., "--out", help="risk list to write: .csv, .xlsx or .parquet"),
@@ -670,6 +761,7 @@ def score_cmd(
         help="one list per value of this column (e.g. establishment): one sheet per value "
         "in .xlsx, one file per value in a folder for .csv/.parquet",
     ),
+    no_track: bool = typer.Option(False, "--no-track", help=_NO_TRACK_HELP),
 ) -> None:
     """Score people with an approved release, for a permitted purpose, into a risk list."""
     from riskmodels.scoring import score
@@ -694,6 +786,41 @@ def score_cmd(
     except RiskModelsError as err:
         _fail(err)
     _summary(risk_list, out, split_by)
+    _track(no_track, "score", lambda: _log_scoring(risk_list))
+
+
+def _log_scoring(risk_list) -> str:
+    from riskmodels.tracking._steps import log_scoring
+
+    return log_scoring(risk_list)
+
+
+@app.command()
+def register(
+    release: Path = typer.Option(..., "--release", help="approved release bundle directory"),
+    name: str = typer.Option(..., "--name", help="registered model name (created if new)"),
+    trust_store: Path | None = typer.Option(
+        None, "--trust-store", help="directory of trusted reviewers' public keys (PEM)"
+    ),
+    audit_log: Path | None = typer.Option(
+        None, "--audit-log", help="the site's audit log (a suspended release is refused)"
+    ),
+    store: str | None = typer.Option(None, "--store", help=_STORE_HELP),
+) -> None:
+    """Register a release in the MLflow model registry ($MLFLOW_TRACKING_URI, else
+    sqlite:///mlflow.db): the alias 'approved' is set only once the stored copy verifies."""
+    from riskmodels.tracking import register as register_release
+
+    try:
+        registered = register_release(
+            release, name, trust_store=trust_store, audit_log=audit_log, monitoring_store=store
+        )
+    except RiskModelsError as err:
+        _fail(err)
+    console.print(
+        f"[green]registered[/] {release} as {name} version {registered.version} "
+        f"(run {registered.run_id}); score it with --release {registered.model_uri}"
+    )
 
 
 def _summary(risk_list, out: Path, split_by: str | None) -> None:

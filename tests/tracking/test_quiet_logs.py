@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from riskmodels.tracking import log_assessment
-from riskmodels.tracking._mlflow import _CHATTY_LOGGERS
+from riskmodels.tracking._store import _CHATTY_LOGGERS
 
 
 class _Collect(logging.Handler):

@@ -417,8 +417,10 @@ def score(
 
     Parameters
     ----------
-    release : Release or path
-        A loaded release (re-verified on disk) or a bundle directory.
+    release : Release, path or str
+        A loaded release (re-verified on disk), a bundle directory, or a registry URI
+        ``models:/NAME@approved`` (the version's bundle is downloaded to a temporary
+        folder and verified exactly as a folder is; ``riskmodels.tracking.register``).
     frame : DataFrame or path
         The people to score; a ``.parquet`` path is streamed in chunks so memory stays
         flat (a ``.csv`` path is read whole).
@@ -601,7 +603,14 @@ def _verify(release: Release | str | os.PathLike[str], purpose: str, trust_store
     # A Release object is only a handle: its in-memory policy and model could have been
     # replaced after loading, so scoring always re-verifies and reloads from disk.
     path = release.path if isinstance(release, Release) else release
-    verified = load_release(path, trust_store=trust_store)
+    if isinstance(path, str) and path.startswith("models:/"):
+        # a registry URI: the version's bundle, downloaded and verified as a folder is
+        # (imported here: MLflow is loaded only by runs that score from the registry)
+        from riskmodels.tracking import load_registered_release
+
+        verified = load_registered_release(path, trust_store=trust_store)
+    else:
+        verified = load_release(path, trust_store=trust_store)
     verified.policy.check_purpose(purpose)
     return verified
 

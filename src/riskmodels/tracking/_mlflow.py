@@ -2,91 +2,162 @@
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import math
-import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from riskmodels._io import atomic_write_text, sha256_bytes
 from riskmodels._progress import step
+from riskmodels.tracking._store import (
+    DEFAULT_EXPERIMENT,
+    DEFAULT_TRACKING_URI,
+    STEP_TAG,
+    client,
+    merge_tags,
+    metric_key,
+    quiet_mlflow,
+    resolve_tracking_uri,
+    write_run,
+)
 
-__all__ = ["DEFAULT_TRACKING_URI", "log_assessment"]
+if TYPE_CHECKING:
+    from riskmodels.modeling import Evidence, RiskModel
+    from riskmodels.policy import GateReport, Policy
 
-#: MLflow 3's own default; the old ./mlruns file store errors unless explicitly allowed.
-DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+__all__ = ["DEFAULT_TRACKING_URI", "FAIRNESS_METRICS", "log_assessment"]
 
-#: Loggers that narrate MLflow's housekeeping at INFO ("Creating initial MLflow database
-#: tables...", the store's schema migrations) into our users' output.
-_CHATTY_LOGGERS = ("mlflow", "alembic", "sqlalchemy.engine", "huey")
-#: MLflow prints "View run ... at: <url>" on stdout for tracking servers unless this is set.
-_SUPPRESS_URL_ENV = "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"
-
-
-@contextlib.contextmanager
-def _quiet_mlflow() -> Iterator[None]:
-    """Hold back MLflow's INFO lines and run-URL prints while we call it, then restore.
-
-    Warnings and errors still come through, and a logger the user set quieter than
-    WARNING is left alone. Levels (not handlers) are changed, and only for the duration:
-    MLflow configures its loggers when it is imported, so this must run after the import.
-    """
-    saved = []
-    for name in _CHATTY_LOGGERS:
-        logger = logging.getLogger(name)
-        saved.append((logger, logger.level))
-        if logger.getEffectiveLevel() < logging.WARNING:
-            logger.setLevel(logging.WARNING)
-    env_before = os.environ.get(_SUPPRESS_URL_ENV)
-    os.environ[_SUPPRESS_URL_ENV] = "true"
-    try:
-        yield
-    finally:
-        for logger, level in saved:
-            logger.setLevel(level)
-        if env_before is None:
-            os.environ.pop(_SUPPRESS_URL_ENV, None)
-        else:
-            os.environ[_SUPPRESS_URL_ENV] = env_before
+#: Per-group fairness metrics logged as ``fairness/<attribute>/<group>/<metric>`` (with
+#: ``_lo`` and ``_hi``); every other group metric is in ``fairness/by_group.csv``.
+FAIRNESS_METRICS = ("selection_rate", "tpr", "fpr", "fnr", "ppv", "auc", "oe_ratio")
 
 
-def _metric_items(evidence: Any) -> dict[str, float]:
+def _performance_metrics(evidence: Evidence) -> dict[str, float]:
     out: dict[str, float] = {}
     for prefix, report in (("", evidence.performance), ("baseline_", evidence.baseline)):
         for name, est in report.metrics.items():
             for suffix, v in (("", est.value), ("_lo", est.lo), ("_hi", est.hi)):
-                # MLflow stores NaN, but an undefined estimate is better absent than a
-                # number a dashboard might plot; its status is in evidence.json
-                if not math.isnan(v):
-                    out[f"{prefix}{name}{suffix}"] = float(v)
+                out[f"{prefix}{name}{suffix}"] = float(v)
     return out
 
 
-def _artifact_location(uri: str) -> str | None:
-    # With a SQLite store MLflow would put artifacts in ./mlruns of whatever directory the
-    # process runs in; keep them beside the database instead.
-    if uri.startswith("sqlite:///"):
-        db = Path(uri.removeprefix("sqlite:///")).resolve()
-        return (db.parent / "mlartifacts").as_uri()
-    return None
+def _fairness_metrics(evidence: Evidence) -> dict[str, float]:
+    """``fairness/<attribute>/<group>/<metric>`` and its CI bounds, for every group."""
+    if evidence.fairness is None:
+        return {}
+    out: dict[str, float] = {}
+    for row in evidence.fairness.by_group.to_dict("records"):
+        for m in FAIRNESS_METRICS:
+            for suffix in ("", "_lo", "_hi"):
+                key = metric_key("fairness", row["attribute"], row["group"], m + suffix)
+                out[key] = float(row[f"{m}{suffix}"])
+        out[metric_key("fairness", row["attribute"], row["group"], "n")] = float(row["n"])
+    return out
+
+
+def _params(model: RiskModel, evidence: Evidence, spec_yaml: str) -> dict[str, Any]:
+    return {
+        "estimator": model.estimator_name,
+        "calibration": str(model.calibration),
+        "calibration_scheme": getattr(model, "calibration_scheme_", ""),
+        "features": ",".join(model.features_),
+        "baseline_features": ",".join(model.baseline_features_),
+        "n_train": model.n_train_,
+        "training_sha256": model.training_sha256_,
+        "spec_name": model.spec.name,
+        "spec_sha256": sha256_bytes(spec_yaml.encode("utf-8")),
+        "split_method": evidence.split.get("method", "unknown"),
+        "split_cutoff": evidence.split.get("cutoff", ""),
+        "split_gap_days": evidence.split.get("gap_days", ""),
+        "threshold": evidence.threshold,
+        "n_boot": evidence.n_boot,
+        "n_test": evidence.n,
+        "n_test_events": evidence.n_events,
+    }
+
+
+def _tags(model: RiskModel, gate: GateReport | None) -> dict[str, str]:
+    import riskmodels
+
+    tags = {
+        STEP_TAG: "assess",
+        "riskmodels.version": riskmodels.__version__,
+        "riskmodels.model_name": model.display_name,
+        "riskmodels.model_version": model.version_,
+        "riskmodels.training_sha256": model.training_sha256_,
+        "riskmodels.decision_support_only": "true",
+    }
+    if gate is not None:
+        tags["riskmodels.gates"] = gate.summary()
+        tags["riskmodels.policy"] = f"{gate.policy_name} {gate.policy_version}"
+        tags.update({f"riskmodels.gate.{g.name}": g.status for g in gate})
+    return tags
+
+
+def _write_artifacts(
+    folder: Path,
+    evidence: Evidence,
+    spec_yaml: str,
+    card: Any,
+    gate: GateReport | None,
+    policy: Policy | None,
+) -> None:
+    """Everything a reviewer opens from the run: evidence, spec, fairness tables, and the
+    card, gate report and policy when given."""
+    atomic_write_text(folder / "evidence.json", evidence.to_json())
+    atomic_write_text(folder / "spec.yaml", spec_yaml)
+    if evidence.fairness is not None:
+        audit = evidence.fairness
+        atomic_write_text(folder / "fairness" / "by_group.csv", audit.by_group.to_csv(index=False))
+        atomic_write_text(folder / "fairness" / "long.csv", audit.to_frame().to_csv(index=False))
+        atomic_write_text(
+            folder / "fairness" / "disparities.csv", audit.disparities.to_csv(index=False)
+        )
+    if card is not None:
+        card.save(folder / "card")  # Markdown, HTML, JSON, ATRS record and figures
+    if gate is not None:
+        atomic_write_text(folder / "gates" / "gates.json", gate.to_json())
+        atomic_write_text(folder / "gates" / "gates.md", gate.to_markdown())
+    if policy is not None:
+        atomic_write_text(folder / "policy.yaml", policy.to_yaml())
 
 
 def log_assessment(
-    model: Any,
-    evidence: Any,
-    *,
+    model: RiskModel,
+    evidence: Evidence,
     card: Any = None,
+    gate: GateReport | None = None,
+    *,
+    policy: Policy | None = None,
     tracking_uri: str | None = None,
-    experiment: str = "riskmodels",
+    experiment: str = DEFAULT_EXPERIMENT,
     run_name: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    parent_run_id: str | None = None,
 ) -> str:
-    """Record a fitted model's evidence (and card) as one MLflow run.
+    """Record a fitted model's evidence (and card, gate report, policy) as one MLflow run.
 
-    The model itself is not logged with MLflow's sklearn flavour: that flavour trusts the
+    Nothing global changes: the run is written through a client bound to the store, so
+    the caller's tracking URI, active experiment and active run stay as they were. The
+    model itself is not logged with MLflow's sklearn flavour: that flavour trusts the
     skops type list stored next to the model, and riskmodels loads models only with its
-    own list (the release bundle is the model's home).
+    own list (the release bundle is the model's home; see :func:`register`).
+
+    The run holds:
+
+    * params: estimator, calibration, features, training sha256, spec name and sha256,
+      split (method, cutoff, gap), threshold, bootstrap replicates, test size;
+    * metrics: each performance metric of the model and of the baseline (``baseline_``)
+      with its CI (``_lo``, ``_hi``); per group ``fairness/<attribute>/<group>/<metric>``
+      for :data:`FAIRNESS_METRICS` with CIs, and the group's ``n``. Undefined (NaN)
+      estimates are left out: their status is in ``evidence.json``;
+    * artifacts: ``evidence.json``, ``spec.yaml``, ``fairness/by_group.csv``,
+      ``fairness/long.csv``, ``fairness/disparities.csv``; with a card, ``card/`` (every
+      format, figures); with a gate report, ``gates/gates.json`` and ``gates/gates.md``;
+      with a policy, ``policy.yaml``;
+    * tags: ``riskmodels.version``, model name and version, training data sha256,
+      ``riskmodels.step`` (``assess`` unless ``tags`` says otherwise) and, with a gate
+      report, the summary and each gate's status (``riskmodels.gate.<name>``).
 
     Parameters
     ----------
@@ -95,78 +166,57 @@ def log_assessment(
     evidence : Evidence
         From ``model.assess``.
     card : ModelCard, optional
-        Saved as artifacts under ``card/``.
+        Saved under ``card/`` in every format.
+    gate : GateReport, optional
+        From ``policy.check``.
+    policy : Policy, optional
+        The policy the gates were checked against, saved as ``policy.yaml``.
     tracking_uri : str, optional
-        Defaults to ``MLFLOW_TRACKING_URI`` when set, else ``sqlite:///mlflow.db`` in the
-        working directory.
+        Defaults to ``$MLFLOW_TRACKING_URI`` when set, else ``sqlite:///mlflow.db`` in the
+        working folder (artifacts in ``mlartifacts/`` beside a SQLite database).
     experiment : str, default "riskmodels"
+        Created if it does not exist.
     run_name : str, optional
         Defaults to the model's name and version.
+    tags : dict, optional
+        More tags (e.g. the step a command records).
+    parent_run_id : str, optional
+        The earlier run this one continues (tag ``riskmodels.parent_run_id``, and MLflow's
+        ``mlflow.parentRunId`` so the UI nests it).
 
     Returns
     -------
     str
         The MLflow run id (cards can cite it).
+
+    Examples
+    --------
+    >>> import tempfile, mlflow  # doctest: +SKIP
+    >>> uri = f"sqlite:///{tempfile.mkdtemp()}/mlflow.db"  # doctest: +SKIP
+    >>> run_id = log_assessment(model, evidence, tracking_uri=uri)  # doctest: +SKIP
+    >>> mlflow.MlflowClient(uri).get_run(run_id).data.metrics["auc_lo"]  # doctest: +SKIP
+    0.71...
+
+    (Skipped in the doctests: creating an MLflow store takes seconds;
+    ``tests/tracking/test_tracking.py`` runs this against a real store.)
     """
-    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    uri = resolve_tracking_uri(tracking_uri)
+    spec_yaml = model.spec.to_yaml()
     with step("Logging to MLflow") as progress:
         progress.stage("starting MLflow")
-        import mlflow  # a second or more; only runs that log pay for it
-
-        progress.stage("recording the run")
-        with _quiet_mlflow():
-            return _log(mlflow, uri, model, evidence, card, experiment, run_name)
-
-
-def _log(
-    mlflow: Any,
-    uri: str,
-    model: Any,
-    evidence: Any,
-    card: Any,
-    experiment: str,
-    run_name: str | None,
-) -> str:
-    """The MLflow calls of :func:`log_assessment`; the caller's tracking URI is restored."""
-    client_uri_before = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(uri)
-    try:
-        if mlflow.get_experiment_by_name(experiment) is None:
-            mlflow.create_experiment(experiment, artifact_location=_artifact_location(uri))
-        mlflow.set_experiment(experiment)
-        with mlflow.start_run(run_name=run_name or f"{model.display_name}-{model.version_}") as run:
-            mlflow.set_tags(
-                {
-                    "riskmodels.model_name": model.display_name,
-                    "riskmodels.model_version": model.version_,
-                    "riskmodels.decision_support_only": "true",
-                }
+        # imports mlflow (a second or more): only runs that log pay for it
+        with quiet_mlflow(), tempfile.TemporaryDirectory() as tmp:
+            mlflow_client = client(uri)
+            progress.stage("recording the run")
+            _write_artifacts(Path(tmp), evidence, spec_yaml, card, gate, policy)
+            return write_run(
+                mlflow_client,
+                experiment,
+                uri,
+                run_name=run_name or f"{model.display_name}-{model.version_}",
+                params=_params(model, evidence, spec_yaml),
+                metrics={**_performance_metrics(evidence), **_fairness_metrics(evidence)},
+                tags=merge_tags(_tags(model, gate), tags),
+                artifacts=tmp,
+                parent_run_id=parent_run_id,
             )
-            mlflow.log_params(
-                {
-                    "estimator": model.estimator_name,
-                    "calibration": str(model.calibration),
-                    "calibration_scheme": getattr(model, "calibration_scheme_", ""),
-                    "features": ",".join(model.features_),
-                    "baseline_features": ",".join(model.baseline_features_),
-                    "n_train": model.n_train_,
-                    "training_sha256": model.training_sha256_,
-                    "split_method": evidence.split.get("method", "unknown"),
-                    "threshold": evidence.threshold,
-                    "n_boot": evidence.n_boot,
-                    "n_test": evidence.n,
-                    "n_test_events": evidence.n_events,
-                }
-            )
-            mlflow.log_metrics(_metric_items(evidence))
-            with tempfile.TemporaryDirectory() as tmp:
-                ev_path = Path(tmp) / "evidence.json"
-                evidence.to_json(ev_path)
-                mlflow.log_artifact(str(ev_path))
-                if card is not None:
-                    card_dir = Path(tmp) / "card"
-                    card.save(card_dir)
-                    mlflow.log_artifacts(str(card_dir), artifact_path="card")
-            return run.info.run_id
-    finally:
-        mlflow.set_tracking_uri(client_uri_before)
