@@ -62,13 +62,11 @@ def build_card(name: str, outcome: str, policy: Policy) -> ModelCard:
     model.fitted_at_ = FIXED_TIME
     evidence.created_at = FIXED_TIME
     context = CardContext.from_yaml(ROOT / "model_cards" / "context" / f"{name}.yaml")
-    draft = ModelCard.build(model, evidence, context, policy=policy, generated_at=FIXED_TIME)
+    card = ModelCard.build(model, evidence, context, policy=policy, generated_at=FIXED_TIME)
     gate = dataclasses.replace(
-        policy.check(evidence, card=draft, model=model), checked_at=FIXED_TIME
+        policy.check(evidence, model=model, context=context), checked_at=FIXED_TIME
     )
-    return ModelCard.build(
-        model, evidence, context, gate=gate, policy=policy, generated_at=FIXED_TIME
-    )
+    return card.with_gates(gate)
 
 
 def write(card: ModelCard, name: str, out: Path) -> list[Path]:

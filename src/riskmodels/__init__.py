@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from riskmodels._version import __version__
 
 #: Where each public class or function is defined (its subpackage).
 _LAZY_ATTRS = {

@@ -173,10 +173,8 @@ def demo(
             card = rm.ModelCard.build(
                 model, evidence, context=None, policy=policy, mlflow_run_id=run_id
             )
-            gates = policy.check(evidence, card=card, model=model)
-            card = rm.ModelCard.build(
-                model, evidence, context=None, gate=gates, policy=policy, mlflow_run_id=run_id
-            )
+            gates = policy.check(evidence, model=model, context=card.context)
+            card = card.with_gates(gates)
             card.save(out_dir / "card")
         check_run = rm.tracking.log_assessment(
             model, evidence, card, gates, policy=policy, tracking_uri=store,
@@ -387,9 +385,9 @@ def _load_for_review(candidate: Path, policy: Path | None, context: Path | None)
         model, evidence = load_candidate(candidate)
     pol = Policy.default() if policy is None else Policy.from_yaml(policy)
     with step("Building the model card and checking the policy gates"):
-        draft = ModelCard.build(model, evidence, context, policy=pol)
-        gates = pol.check(evidence, card=draft, model=model)
-        card = ModelCard.build(model, evidence, context, gate=gates, policy=pol)
+        card = ModelCard.build(model, evidence, context, policy=pol)
+        gates = pol.check(evidence, model=model, context=card.context)
+        card = card.with_gates(gates)
     return model, evidence, pol, card, gates
 
 
@@ -971,11 +969,10 @@ def card(
                 release.model,
                 release.evidence,
                 context,
-                gate=release.gates,
                 policy=release.policy,
                 release=release,
                 sdc_threshold=sdc_threshold,
-            )
+            ).with_gates(release.gates, release.waivers)
         with step(f"Writing it to {out}"):
             written = built.save(out)
     except RiskModelsError as err:

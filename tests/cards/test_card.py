@@ -164,18 +164,18 @@ def test_the_policy_and_its_gate_reach_the_card(fitted, full_context, fixed_time
     from riskmodels.policy import Policy
 
     policy = Policy.default()
-    first = ModelCard.build(model, evidence, full_context, policy=policy, generated_at=fixed_time)
-    gate = policy.check(evidence, card=first, model=model)
-    card = ModelCard.build(
-        model, evidence, full_context, gate=gate, policy=policy, generated_at=fixed_time
-    )
+    built = ModelCard.build(model, evidence, full_context, policy=policy, generated_at=fixed_time)
+    gate = policy.check(evidence, model=model, context=built.context)
+    card = built.with_gates(gate)
+    assert not built.data["gate"]["available"]  # with_gates leaves the built card as it is
+    assert card.data["model_details"] == built.data["model_details"]
     fair = card.data["fairness"]["criterion"]
     assert fair["name"] == policy.fairness.criterion and fair["source"] == "policy"
     md = card.to_markdown()
     assert "prioritises **calibration within groups**" in md
     assert policy.fairness.criterion_rationale.split()[0] in md
     assert [g["name"] for g in card.data["gate"]["gates"]] == gate.names
-    assert "`documentation.card` | pass" in md  # the first card was complete
+    assert "`documentation.card` | pass" in md  # the context is complete
     assert not list(schema_validator.iter_errors(json.loads(card.to_json())))
     assert all(f"`{p}`" in md for p in policy.prohibited_purposes)
     # without a policy the card says the criterion is not stated
@@ -266,13 +266,13 @@ def test_card_of_a_release_shows_approval_and_waivers(
 
     model, evidence, _ = fitted
     policy = Policy.default()
-    draft = ModelCard.build(model, evidence, full_context, policy=policy)
-    gate = policy.check(evidence, card=draft, model=model)
+    built = ModelCard.build(model, evidence, full_context, policy=policy)
+    gate = policy.check(evidence, model=model, context=built.context)
     waivers = {g.name: "Accepted for a test release." for g in gate if g.status != "pass"}
     release_maker(
         model,
         evidence,
-        draft,
+        built,
         policy,
         tmp_path / "release",
         waivers,
@@ -280,14 +280,17 @@ def test_card_of_a_release_shows_approval_and_waivers(
         author="B. Author",
     )
     release = load_release(tmp_path / "release")
+    # the card inside the bundle already carries the gates and the waivers given
+    inside = ModelCard.from_json((tmp_path / "release" / "card.json").read_text("utf-8"))
+    assert {g["name"] for g in inside.data["gate"]["gates"] if g["waiver"]} == set(waivers)
+    assert {w["gate"] for w in inside.data["review"]["waivers"]["recorded"]} == set(waivers)
     card = ModelCard.build(
         release.model,
         release.evidence,
         full_context,
-        gate=release.gates,
         policy=release.policy,
         release=release,
-    )
+    ).with_gates(release.gates)
     life = card.data["lifecycle"]
     assert life["release"]["reviewer"] == "A. Reviewer"
     assert life["release"]["release_id"] == release.release_id
@@ -317,7 +320,7 @@ def test_the_card_and_the_gates_use_one_adequacy_rule(fitted, full_context, sche
     model, evidence, _ = fitted
     policy = Policy.default()
     gate = policy.check(evidence, model=model)
-    card = ModelCard.build(model, evidence, full_context, gate=gate, policy=policy)
+    card = ModelCard.build(model, evidence, full_context, policy=policy).with_gates(gate)
     bg = evidence.fairness.by_group
     judged_by_gates = dict(
         zip(

@@ -148,7 +148,7 @@ def test_gate_reasons_do_not_quote_small_counts(fitted, full_context, fixed_time
     raw = " ".join(g.reason for g in gate)
     small = re.compile(r"\b(\d+) (?:events?|non-events?|rows?)\b")
     assert any(int(n) < THRESHOLD for n in small.findall(raw))  # the policy quotes them
-    card = ModelCard.build(model, evidence, full_context, gate=gate, generated_at=fixed_time)
+    card = ModelCard.build(model, evidence, full_context, generated_at=fixed_time).with_gates(gate)
     published = " ".join(g["reason"] for g in card.data["gate"]["gates"])
     assert all(int(n) >= THRESHOLD for n in small.findall(published))
     assert f"<{THRESHOLD} events" in published

@@ -12,7 +12,8 @@ import pytest
 
 import riskmodels as rm
 import riskmodels.fairness
-from riskmodels.errors import PolicyError
+from riskmodels.cards import CardContext
+from riskmodels.errors import PolicyError, SchemaError
 from riskmodels.policy import (
     GATE_STATUSES,
     NON_WAIVABLE,
@@ -41,7 +42,7 @@ def _with_criterion(policy: Policy, criterion: str) -> Policy:
 
 def test_report_on_real_evidence(fitted, policy, card_factory):
     model, evidence, _, _ = fitted
-    report = policy.check(evidence, card=card_factory(), model=model)
+    report = policy.check(evidence, model=model, context=card_factory().context)
     assert {g.status for g in report} <= set(GATE_STATUSES)
     assert report.names[0] == "evidence.model_match"
     for name in [
@@ -292,10 +293,20 @@ def test_proxies_warn(fitted, policy):
 def test_documentation_gate(fitted, policy, card_factory):
     model, evidence, _, _ = fitted
     statuses = [
-        policy.check(evidence, card=c, model=model)["documentation.card"].status
-        for c in (None, card_factory(complete=False), card_factory(complete=True))
+        policy.check(evidence, model=model, context=c)["documentation.card"].status
+        for c in (None, CardContext(), card_factory(complete=True).context)
     ]
     assert statuses == ["insufficient_evidence", "fail", "pass"]
+    gate = policy.check(evidence, model=model, context=CardContext(owner_team="T"))
+    assert "senior_responsible_owner" in gate["documentation.card"].reason
+
+
+def test_a_built_card_is_refused_with_a_hint(fitted, policy, card_factory):
+    # the old two-way flow (check reads a built card, card rebuilt with the report)
+    model, evidence, _, _ = fitted
+    with pytest.raises(SchemaError, match=r"context=card\.context") as info:
+        policy.check(evidence, model=model, card=card_factory())
+    assert info.value.problems[0].column == "card"
 
 
 # ---------------------------------------------------------------------- waivers

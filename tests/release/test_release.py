@@ -284,7 +284,7 @@ def test_an_untrusted_type_is_refused_at_save_time(fitted, card, tmp_path):
         fitted[0].spec, estimator=HomeMadeClassifier(max_iter=500), calibration=None
     ).fit(train)
     evidence = model.assess(test, n_boot=20, fairness=False, explain=False)
-    report = Policy.default().check(evidence, card=card, model=model)
+    report = Policy.default().check(evidence, model=model, context=card.context)
     waive = {g.name: "test" for g in report if g.status != "pass"}
     out = tmp_path / "rel"
     with pytest.raises(ReleaseError, match="HomeMadeClassifier") as info:

@@ -230,7 +230,7 @@ def prison_release(tmp_path_factory, release_maker, card):
     train, test = rm.split(frame, spec)
     model = rm.RiskModel(spec, estimator="logistic", random_state=0).fit(train)
     evidence = model.assess(test, n_boot=50, fairness=False, explain=False)
-    report = POLICY.check(evidence, card=card, model=model)
+    report = POLICY.check(evidence, model=model, context=card.context)
     waivers = {g.name: f"test reviewer: {g.reason}" for g in report if g.status != "pass"}
     out = tmp_path_factory.mktemp("releases") / "prison-v1"
     release_maker(model, evidence, card, POLICY, out, waivers, valid_for_days=90)

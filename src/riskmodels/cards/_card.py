@@ -7,15 +7,30 @@ import os
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from riskmodels._io import atomic_write_bytes, atomic_write_text
 from riskmodels._json import dumps_published, round_floats
 from riskmodels.cards._atrs import ATRSRecord, make_record
-from riskmodels.cards._build import SECTIONS, build_document, coerce_context, draw_figures
+from riskmodels.cards._build import (
+    SCHEMA_ID,
+    SECTIONS,
+    attach_gates,
+    build_document,
+    coerce_context,
+    draw_figures,
+)
 from riskmodels.cards._context import CardContext
 from riskmodels.cards._plots import CardFigure
 from riskmodels.cards._render import render_fairness_markdown, render_html, render_markdown
+from riskmodels.errors import Problem, SchemaError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from riskmodels.modeling import Evidence, RiskModel
+    from riskmodels.policy import GateReport, Policy
+    from riskmodels.release import Release
 
 __all__ = ["CARD_FILES", "ModelCard"]
 
@@ -95,19 +110,22 @@ class ModelCard:
     @classmethod
     def build(
         cls,
-        model: Any,
-        evidence: Any,
+        model: RiskModel,
+        evidence: Evidence,
         context: CardContext | dict[str, Any] | str | os.PathLike[str] | None = None,
-        gate: Any = None,
         *,
-        policy: Any = None,
-        release: Any = None,
+        policy: Policy | None = None,
+        release: Release | Mapping[str, Any] | None = None,
         mlflow_run_id: str | None = None,
         valid_until: Any = None,
         sdc_threshold: int = 10,
         generated_at: Any = None,
+        gate: None = None,
     ) -> ModelCard:
         """Build the card of ``model`` from its ``evidence`` and its owners' ``context``.
+
+        The card is built once. Its gate section is attached afterwards with
+        :meth:`with_gates`; the policy check reads the card's context, not the card.
 
         Parameters
         ----------
@@ -118,14 +136,12 @@ class ModelCard:
         context : CardContext, dict, YAML path or None
             What only the owners can say. Missing fields are shown as "To be completed by
             the owner" and make the card incomplete; nothing is invented.
-        gate : GateReport, optional
-            ``policy.check(evidence)``; shown in the gate section.
         policy : Policy, optional
-            The release policy: the card states its prioritised fairness criterion and its
-            permitted and prohibited purposes.
-        release : mapping or object, optional
+            The release policy: the card states its prioritised fairness criterion, its
+            permitted and prohibited purposes, and judges groups by its adequacy rule.
+        release : Release, its manifest, or a mapping, optional
             Release / approval metadata (``reviewer``, ``approved_at``, ``valid_until``,
-            ``release_id``, ...), shown in the lifecycle section.
+            ``waivers``, ...), shown in the lifecycle section.
         mlflow_run_id : str, optional
         valid_until : date or str, optional
             Overrides the release's validity date.
@@ -136,6 +152,9 @@ class ModelCard:
         generated_at : datetime or str, optional
             The card's timestamp; default now, or ``SOURCE_DATE_EPOCH`` when set
             (reproducible builds).
+        gate : None
+            Removed: passing a gate report raises ``SchemaError``; use
+            ``card.with_gates(report)``.
 
         Returns
         -------
@@ -147,12 +166,20 @@ class ModelCard:
             Bad arguments, an unfitted model, evidence of another model version, or an
             invalid context (every problem listed).
         """
+        if gate is not None:
+            raise SchemaError(
+                Problem(
+                    "gate",
+                    "ModelCard.build no longer takes the gate report",
+                    "build the card once, then card = card.with_gates(report)",
+                ),
+                context="Invalid argument to ModelCard.build",
+            )
         ctx = coerce_context(context)
         data, roc = build_document(
             model,
             evidence,
             ctx,
-            gate,
             policy=policy,
             release=release,
             mlflow_run_id=mlflow_run_id,
@@ -161,6 +188,38 @@ class ModelCard:
             generated_at=generated_at,
         )
         return cls(data, ctx, roc)
+
+    def with_gates(self, report: GateReport, waivers: Mapping[str, str] | None = None) -> ModelCard:
+        """A new card with ``report`` as its policy gate section (and in its summary).
+
+        Parameters
+        ----------
+        report : GateReport
+            ``policy.check(evidence, model=model, context=card.context)``.
+        waivers : mapping of gate name to reason, optional
+            Waivers recorded at approval (``approve`` passes them); default: those of the
+            card's release record, if any.
+
+        Returns
+        -------
+        ModelCard
+            This card is left as it is; figures already drawn are shared.
+
+        Examples
+        --------
+        >>> import riskmodels as rm
+        >>> frame, spec = rm.datasets.make_prison_incidents(n_people=600, months=3, seed=1)
+        >>> train, test = rm.split(frame, spec)
+        >>> model = rm.RiskModel(spec, estimator="logistic").fit(train)
+        >>> evidence = model.assess(test, n_boot=50, fairness=False, explain=False)
+        >>> card = ModelCard.build(model, evidence, CardContext(owner_team="Safer Custody"))
+        >>> report = rm.Policy.default().check(evidence, model=model, context=card.context)
+        >>> card.with_gates(report).data["gate"]["status"]
+        'fail'
+        """
+        card = type(self)(attach_gates(self.data, report, waivers), self.context)
+        card._roc, card._figures = self._roc, self._figures
+        return card
 
     # ------------------------------------------------------------------ facts
     @property
@@ -188,11 +247,58 @@ class ModelCard:
         """The JSON Schema (draft 2020-12) that :meth:`to_json` output satisfies."""
         return json.loads(_schema_text())
 
-    # ------------------------------------------------------------------ renderers
+    # ------------------------------------------------------------------ JSON
+    def to_dict(self) -> dict[str, Any]:
+        """The card as plain data (a deep copy of :attr:`data`)."""
+        return json.loads(self.to_json())
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ModelCard:
+        """A card from :meth:`to_dict` output (or a parsed ``model_card.json``).
+
+        The owners' context is read back from the document's ``context``. Figures need the
+        ROC points, which the JSON does not hold: the ROC figure is left out.
+        """
+        d = dict(data)
+        if d.get("schema") != SCHEMA_ID:
+            raise SchemaError(
+                Problem(
+                    "schema",
+                    f"{d.get('schema')!r}",
+                    f"expected a model card document ({SCHEMA_ID})",
+                ),
+                context="Not a model card",
+            )
+        return cls(d, CardContext(**d["context"]))
+
     def to_json(self) -> str:
         """The card as JSON (UTF-8 text, indented, keys in reading order)."""
         return dumps_published(self.data)
 
+    @classmethod
+    def from_json(cls, text: str) -> ModelCard:
+        """A card from :meth:`to_json` text (read a file with :meth:`load`).
+
+        Examples
+        --------
+        >>> import riskmodels as rm
+        >>> frame, spec = rm.datasets.make_prison_incidents(n_people=600, months=3, seed=1)
+        >>> train, test = rm.split(frame, spec)
+        >>> model = rm.RiskModel(spec, estimator="logistic").fit(train)
+        >>> evidence = model.assess(test, n_boot=50, fairness=False, explain=False)
+        >>> card = ModelCard.build(model, evidence, CardContext(owner_team="Safer Custody"))
+        >>> back = ModelCard.from_json(card.to_json())
+        >>> back.to_json() == card.to_json(), back.context.owner_team
+        (True, 'Safer Custody')
+        """
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> ModelCard:
+        """A card from a ``model_card.json`` file (see :meth:`save`)."""
+        return cls.from_json(Path(path).read_text(encoding="utf-8"))
+
+    # ------------------------------------------------------------------ renderers
     def to_markdown(self, figures_dir: str | None = None) -> str:
         """The card as Markdown for a code host.
 

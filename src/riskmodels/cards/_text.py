@@ -107,6 +107,8 @@ CRITERIA["error_rate_balance"] = (
     "the same way for everyone.",
 )
 
+#: Label and meaning of each headline metric (``modeling._evidence.HEADLINE`` says which
+#: metrics are headline and in what order; this only words them).
 METRIC_TEXT: tuple[tuple[str, str, str], ...] = (
     (
         "auc",

@@ -114,6 +114,9 @@ class RiskModel:
     flag_share_ : float
         Share of the training population the default threshold actually flags (below 10%
         when calibrated scores are tied at the cut).
+    calibration_info_ : dict
+        How the calibrator was fit: ``method``, ``scheme`` (``"none"``, ``"held_out"`` or
+        ``"cross_validated"``), ``holdout_share`` or ``folds``, and ``grouped_by_person``.
 
     Examples
     --------
@@ -216,6 +219,7 @@ class RiskModel:
             fitted = clone(base).fit(X, y)
             base_fitted = fitted
             self.calibration_scheme_ = "none"
+            self.calibration_info_ = {"method": None, "scheme": "none"}
         else:
             minority = int(min(y.sum(), len(y) - y.sum()))
             if minority < CAL_FOLDS:
@@ -233,6 +237,12 @@ class RiskModel:
                 )
                 fitted.fit(X.iloc[cal_idx], y[cal_idx])
                 self.calibration_scheme_ = f"held-out {HOLDOUT_SHARE:.0%} calibration set"
+                self.calibration_info_ = {
+                    "method": self.calibration,
+                    "scheme": "held_out",
+                    "holdout_share": HOLDOUT_SHARE,
+                    "grouped_by_person": self.spec.person is not None,
+                }
             else:
                 progress.stage(f"{CAL_FOLDS + 1} fits for {self.calibration} calibration")
                 folds, how = self._folds(frame, y)
@@ -242,6 +252,13 @@ class RiskModel:
                 fitted.fit(X, y)
                 base_fitted = fitted.calibrated_classifiers_[0].estimator
                 self.calibration_scheme_ = f"{CAL_FOLDS}-fold out-of-fold predictions ({how})"
+                # structured, so the card formats it instead of parsing the sentence above
+                self.calibration_info_ = {
+                    "method": self.calibration,
+                    "scheme": "cross_validated",
+                    "folds": CAL_FOLDS,
+                    "grouped_by_person": how == "grouped by person",
+                }
         fit_seconds = time.perf_counter() - t_fit
 
         progress.stage("baseline model and training profile")

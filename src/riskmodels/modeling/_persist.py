@@ -27,6 +27,7 @@ MODEL_STATE = (
     "fitted_at_",
     "fit_times_",
     "calibration_scheme_",
+    "calibration_info_",
     "flag_share_",
 )
 

@@ -15,7 +15,13 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from riskmodels.data._spec import DatasetSpec
 from riskmodels.errors import Problem, SchemaError
 
-__all__ = ["PRESETS", "build_pipeline", "build_preprocessor", "resolve_estimator"]
+__all__ = [
+    "PRESETS",
+    "build_pipeline",
+    "build_preprocessor",
+    "describe_preprocessing",
+    "resolve_estimator",
+]
 
 PRESETS = ("logistic", "hgb")
 _MISSING = "missing"
@@ -61,6 +67,33 @@ def build_preprocessor(spec: DatasetSpec, features: list[str], *, scale: bool) -
     return ColumnTransformer(
         steps, remainder="drop", sparse_threshold=0.0, verbose_feature_names_out=True
     )
+
+
+def describe_preprocessing(estimator: Any) -> list[str]:
+    """What :func:`build_preprocessor` does for ``estimator``, in sentences for the card.
+
+    Kept beside the code it describes so that the two change together.
+
+    Examples
+    --------
+    >>> describe_preprocessing("hgb")[-1]
+    'Numeric features are used as recorded; the trees handle missing values natively.'
+    """
+    if not isinstance(estimator, str) and isinstance(estimator, Pipeline):
+        return ["The estimator is a user-supplied pipeline: it receives the raw feature columns."]
+    scale = estimator == "logistic" or not isinstance(estimator, str)
+    out = ["Categorical features are one-hot encoded, with missing values as their own category."]
+    if scale:
+        out.append(
+            "Binary features: missing values imputed by the most frequent value. Numeric "
+            "features: missing values imputed by the median with a missing-value indicator, "
+            "then standardised."
+        )
+    else:
+        out.append(
+            "Numeric features are used as recorded; the trees handle missing values natively."
+        )
+    return out
 
 
 def resolve_estimator(estimator: Any, random_state: int | None) -> tuple[Any, bool, bool]:

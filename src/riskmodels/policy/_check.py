@@ -1,4 +1,4 @@
-"""The gate computations: evidence (+ card, model) against a policy -> GateReport.
+"""The gate computations: evidence (+ model, card context) against a policy -> GateReport.
 
 Every gate follows principle 3: an estimate that is undefined, or computed on too few
 events, is ``insufficient_evidence`` — never a pass.
@@ -19,6 +19,8 @@ from riskmodels.policy._calibration import debiased_ece, oe_gate_status, oe_inte
 from riskmodels.policy._gates import NON_WAIVABLE, Gate, GateReport
 
 if TYPE_CHECKING:
+    from riskmodels.cards._context import CardContext
+    from riskmodels.modeling import Evidence, RiskModel
     from riskmodels.policy._policy import Policy
 
 __all__ = ["check_policy", "needs_protected_at_scoring"]
@@ -796,27 +798,35 @@ def _proxy_gate(policy: Policy, evidence: Any) -> Gate:
     )
 
 
-def _documentation_gate(policy: Policy, card: Any) -> Gate:
+def _documentation_gate(policy: Policy, context: CardContext | None) -> Gate:
     bound = "complete card" if policy.documentation.card_complete else "a card"
-    if card is None:
+    if context is None:
         return _gate(
-            "documentation.card", "insufficient_evidence", NAN, bound, "No model card was given."
+            "documentation.card",
+            "insufficient_evidence",
+            NAN,
+            bound,
+            "No card context was given (pass context= to Policy.check).",
         )
-    complete = bool(getattr(card, "complete", False))
-    if policy.documentation.card_complete and not complete:
+    # The same rule as ModelCard.complete: every required owner field filled in.
+    missing = context.missing_fields()
+    if policy.documentation.card_complete and missing:
         return _gate(
             "documentation.card",
             "fail",
-            0,
+            len(missing),
             bound,
-            "The model card is incomplete; fill in the missing sections.",
+            f"The model card is incomplete: {len(missing)} field(s) for the owner to "
+            f"complete ({', '.join(missing)}).",
         )
     return _gate(
         "documentation.card",
         "pass",
-        float(complete),
+        len(missing),
         bound,
-        "The model card is complete." if complete else "A model card is given.",
+        "The model card is complete."
+        if not missing
+        else f"A model card is given ({len(missing)} field(s) still to complete).",
     )
 
 
@@ -854,7 +864,11 @@ def _bands_gate(policy: Policy, evidence: Any) -> Gate:
 
 
 def check_policy(
-    policy: Policy, evidence: Any, *, card: Any = None, model: Any = None
+    policy: Policy,
+    evidence: Evidence,
+    *,
+    model: RiskModel | None = None,
+    context: CardContext | None = None,
 ) -> GateReport:
     """Every gate of ``policy`` on ``evidence`` (see :meth:`Policy.check`)."""
     gates = [
@@ -862,7 +876,7 @@ def check_policy(
         *_fairness_gates(policy, evidence),
         *_model_gates(policy, evidence, model),
         _proxy_gate(policy, evidence),
-        _documentation_gate(policy, card),
+        _documentation_gate(policy, context),
         _bands_gate(policy, evidence),
     ]
     order = {

@@ -222,6 +222,13 @@ class GateReport:
             columns=["gate", "status", "value", "bound", "lo", "hi", "reason", "waivable"],
         )
 
+    @property
+    def status(self) -> str | None:
+        """The worst status of any gate (``GATE_STATUSES`` runs from best to worst), or
+        None for a report without gates."""
+        ranks = [GATE_STATUSES.index(g.status) for g in self.gates]
+        return GATE_STATUSES[max(ranks)] if ranks else None
+
     def summary(self) -> str:
         """One line: counts of each status."""
         counts = {s: sum(g.status == s for g in self.gates) for s in GATE_STATUSES}

@@ -25,9 +25,12 @@ from pydantic import (
 )
 
 from riskmodels._io import atomic_write_text
-from riskmodels.errors import PolicyError, PolicyViolation
+from riskmodels.errors import PolicyError, PolicyViolation, Problem, SchemaError
 
 if TYPE_CHECKING:
+    # cards sits beside policy and imports it; policy only names the context's type
+    from riskmodels.cards._context import CardContext
+    from riskmodels.modeling import Evidence, RiskModel
     from riskmodels.policy._gates import GateReport
 
 __all__ = [
@@ -597,29 +600,71 @@ class Policy(_Section):
                 purpose=purpose if isinstance(purpose, str) else None,
             )
 
-    def check(self, evidence: Any, card: Any = None, model: Any = None) -> GateReport:
-        """Check evidence (and optionally the card and model) against every gate.
+    def check(
+        self,
+        evidence: Evidence,
+        *,
+        model: RiskModel | None = None,
+        context: CardContext | None = None,
+        card: object = None,
+    ) -> GateReport:
+        """Check evidence (and optionally the model and the card's context) against every gate.
+
+        The flow runs one way: the gates read the evidence, the model and what the owners
+        wrote (the card's context); the report is then attached to the card with
+        ``card.with_gates(report)``. No card has to be built before the check.
 
         Parameters
         ----------
         evidence : Evidence
             From ``RiskModel.assess``.
-        card : object with a ``complete`` attribute, optional
-            The model card; without one the ``documentation.card`` gate is
-            ``insufficient_evidence``.
         model : RiskModel, optional
             Needed for the gates on features, mitigation and evidence/model identity;
             without it they are ``insufficient_evidence``.
+        context : CardContext, optional
+            The owners' context of the model card. The ``documentation.card`` gate reads
+            its missing required fields; without it that gate is ``insufficient_evidence``.
+        card : None
+            Removed: passing a built card raises ``SchemaError`` (the check used to read
+            ``card.complete``, which made every caller build the card twice). Pass
+            ``context=card.context`` instead.
 
         Returns
         -------
         GateReport
             One row per gate: ``pass | warn | fail | insufficient_evidence``, the value,
             the bound, the CI and one sentence saying why.
+
+        Raises
+        ------
+        SchemaError
+            ``card=`` was given (see above).
+
+        Examples
+        --------
+        >>> import riskmodels as rm
+        >>> from riskmodels.cards import CardContext
+        >>> frame, spec = rm.datasets.make_prison_incidents(n_people=600, months=3, seed=1)
+        >>> train, test = rm.split(frame, spec)
+        >>> model = rm.RiskModel(spec, estimator="logistic").fit(train)
+        >>> evidence = model.assess(test, n_boot=50, fairness=False, explain=False)
+        >>> report = Policy.default().check(evidence, model=model, context=CardContext())
+        >>> report["documentation.card"].status
+        'fail'
         """
         from riskmodels.policy._check import check_policy
 
-        return check_policy(self, evidence, card=card, model=model)
+        if card is not None:
+            raise SchemaError(
+                Problem(
+                    "card",
+                    "Policy.check no longer reads a built model card",
+                    "pass context=card.context (the documentation gate reads the owners' "
+                    "missing fields), then attach the report with card.with_gates(report)",
+                ),
+                context="Invalid argument to Policy.check",
+            )
+        return check_policy(self, evidence, model=model, context=context)
 
     def __eq__(self, other: object) -> bool:
         # equal content is an equal policy, whether or not it was read with comments

@@ -315,9 +315,11 @@ def approve(
         The fitted model.
     evidence : Evidence
         ``model.assess(test)``: it must be about this model and version.
-    card : object or None
-        A model card with ``to_json()``, ``to_markdown()``, ``to_html()`` and ``complete``;
-        ``None`` writes no card and leaves ``documentation.card`` insufficient_evidence.
+    card : ModelCard or None
+        The model card, built once with ``ModelCard.build``. The ``documentation.card``
+        gate reads its context; the bundle holds ``card.with_gates(report, waivers)``, the
+        card with the gates it was approved on and the waivers given. ``None`` writes no
+        card and leaves ``documentation.card`` insufficient_evidence.
     policy : Policy
     reviewer, author : str
         Named people; the reviewer (the first approver, who writes the waivers) must not
@@ -424,6 +426,9 @@ def approve(
     report, waived = _checked_gates(model, evidence, card, policy, waivers)
     days = _validity_days(valid_for_days, policy)
     key = load_private_key(signing_key, passphrase) if signing_key is not None else None
+    if card is not None:
+        # the bundle's card shows the gates it was approved on and the waivers just given
+        card = card.with_gates(report, waived)
     files = _bundle_files(model, evidence, card, policy, report)
     approval = {
         "decision_support_only": True,
@@ -453,7 +458,7 @@ def _checked_gates(
     model: Any, evidence: Any, card: Any, policy: Policy, waivers: dict[str, str] | None
 ) -> tuple[GateReport, dict[str, str]]:
     """The policy's gate report and the valid waivers; GateFailed if anything blocks."""
-    report = policy.check(evidence, card=card, model=model)
+    report = policy.check(evidence, model=model, context=None if card is None else card.context)
     waived = report.check_waivers(waivers)
     blocking = report.blocking(waived)
     if blocking:

@@ -1,0 +1,147 @@
+"""The reviewer summary at the top of every card: the decision asked for, each gate in one
+line, the three things to watch and the waivers; built from the card's own sections, so it
+never says more than the detail below it."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from riskmodels.cards._format import fmt_estimate, fmt_value
+
+__all__ = ["build"]
+
+_METRIC_WORDS = {
+    "selection_rate": "selection rate",
+    "tpr": "true positive rate",
+    "fpr": "false positive rate",
+    "ppv": "positive predictive value",
+}
+
+
+def _decision(d: dict[str, Any]) -> str:
+    md, gate = d["model_details"], d["gate"]
+    purposes = ", ".join(d["intended_use"]["policy_permitted_purposes"]) or "no purpose named"
+    release = d["lifecycle"]["release"] or {}
+    if release.get("reviewer"):
+        until = release.get("valid_until", "the end of its validity")
+        return (
+            f"Released: approved by {release['reviewer']} on "
+            f"{str(release.get('approved_at', ''))[:10] or 'a recorded date'} as decision "
+            f"support, valid until {str(until)[:10]}. Permitted purposes: {purposes}."
+        )
+    if not gate["available"]:
+        return (
+            "No decision can be asked for yet: the card has not been checked against a "
+            "release policy (policy.check(evidence, model=model, context=card.context), then "
+            "card.with_gates(report))."
+        )
+    return (
+        f"Approve {md['name']} version {md['version']} as decision support for: {purposes}? "
+        f"Gates: {gate['summary']}."
+    )
+
+
+def _gap(d: dict[str, Any]) -> dict[str, Any]:
+    gaps = [g for g in d["fairness"]["gaps"] if g["status"] == "ok"]
+    what = "Largest credible fairness gap"
+    if not gaps:
+        return {"what": what, "text": "No gap between groups could be published or judged."}
+    credible = [
+        g
+        for g in gaps
+        if g["difference_lo"] is not None
+        and g["difference_hi"] is not None
+        and (g["difference_lo"] > 0 or g["difference_hi"] < 0)
+    ]
+    pick = max(credible or gaps, key=lambda g: abs(g["difference"]))
+    est = {"value": pick["difference"], "lo": pick["difference_lo"], "hi": pick["difference_hi"]}
+    points = fmt_estimate({k: None if v is None else 100 * v for k, v in est.items()}, "", digits=1)
+    text = (
+        f"{_METRIC_WORDS.get(pick['metric'], pick['metric'])} of {pick['attribute']} = "
+        f"{pick['group']} vs {pick['reference']}: {points} percentage points"
+    )
+    if not credible:
+        text += "; no published gap's interval excludes zero"
+    return {"what": what, "text": text + ".", **{k: pick[k] for k in ("attribute", "group")}}
+
+
+def _calibration(d: dict[str, Any]) -> dict[str, Any]:
+    what = "Weakest group calibration"
+    rows = [
+        (t["attribute"], r)
+        for t in d["fairness"]["tables"]
+        for r in t["rows"]
+        if r["adequate"] and r["metrics"]["oe_ratio"] and r["metrics"]["oe_ratio"]["value"]
+    ]
+    if not rows:
+        return {"what": what, "text": "No group large enough to judge has a published O/E."}
+    attribute, row = max(rows, key=lambda x: abs(math.log(x[1]["metrics"]["oe_ratio"]["value"])))
+    oe = fmt_estimate(row["metrics"]["oe_ratio"], "oe_ratio", digits=2)
+    return {
+        "what": what,
+        "text": f"observed/expected incidents for {attribute} = {row['group']}: {oe} (1 is ideal).",
+        "attribute": attribute,
+        "group": row["group"],
+    }
+
+
+def _proxy(d: dict[str, Any]) -> dict[str, Any]:
+    what = "Biggest proxy"
+    prox = d["factors"]["proxies"]
+    if not prox["scanned"]:
+        return {"what": what, "text": "No proxy scan was run."}
+    text = "no single feature is associated with a protected characteristic"
+    strong = [s for s in prox["strongest"] if s["cramers_v"] is not None]
+    if strong:
+        s = max(strong, key=lambda s: s["cramers_v"])
+        flag = " (flagged)" if s["flagged"] else ""
+        text = (
+            f"{s['description']} and {s['attribute']}: Cramér's V "
+            f"{fmt_value(s['cramers_v'], digits=2)}{flag}, flag at "
+            f"{fmt_value(prox['assoc_flag'], digits=2)}"
+        )
+    joint = [j for j in prox["joint"] if j["auc"] is not None]
+    if joint:
+        j = max(joint, key=lambda j: j["auc"])
+        text += (
+            f"; all features together predict {j['attribute']} with AUC "
+            f"{fmt_value(j['auc'], digits=2)}" + (" (flagged)" if j["flagged"] else "")
+        )
+    return {"what": what, "text": text + "."}
+
+
+def _gates(gate: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    attention = [
+        {
+            "name": g["name"],
+            "status": g["status"],
+            "reason": " ".join(g["reason"].split()),
+            "waivable": g["waivable"],
+            "waived": g["waiver"] is not None,
+        }
+        for g in gate["gates"]
+        if g["status"] != "pass"
+    ]
+    return attention, [g["name"] for g in gate["gates"] if g["status"] == "pass"]
+
+
+def build(d: dict[str, Any]) -> dict[str, Any]:
+    """``{"review": ...}`` from a card document whose other sections are built."""
+    attention, passed = _gates(d["gate"])
+    waived = {g["name"]: g["waiver"] for g in d["gate"]["gates"] if g["waiver"] is not None}
+    return {
+        "review": {
+            "decision": _decision(d),
+            "gate_status": d["gate"]["status"],
+            "attention": attention,
+            "passed": passed,
+            "watch": [_gap(d), _calibration(d), _proxy(d)],
+            "waivers": {
+                "recorded": [{"gate": k, "reason": v} for k, v in waived.items()],
+                "needed": [g["name"] for g in attention if g["waivable"] and not g["waived"]],
+                "not_waivable": [g["name"] for g in attention if not g["waivable"]],
+            },
+            "missing_fields": len(d["missing_fields"]),
+        }
+    }
