@@ -405,6 +405,7 @@ def check(
     import json
 
     from riskmodels._io import atomic_write_text
+    from riskmodels.policy._gates import fmt_number
     from riskmodels.release._candidate import candidate_id
 
     try:
@@ -424,7 +425,7 @@ def check(
     for col in ("gate", "status", "value", "bound", "why"):
         table.add_column(col)
     for g in gates:
-        table.add_row(g.name, g.status, f"{g.value:.4g}", str(g.bound), g.reason)
+        table.add_row(g.name, g.status, fmt_number(g.value), str(g.bound), g.reason)
     console.print(table)
     _track(no_track, "check", lambda: _log_check(model, evidence, card, gates, pol, content))
     blocking = gates.blocking({})

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel
+
 from riskmodels._json import dumps_published, round_floats
 from riskmodels.cards._context import TO_BE_COMPLETED, CardContext
 from riskmodels.cards._format import fmt_estimate
@@ -53,71 +55,177 @@ class ATRSRecord:
         return self.data[key]
 
 
-def _field(value: Any, path: str, label: str, missing: list[dict[str, str]]) -> Any:
-    if value is None or value == [] or value == "":
-        missing.append({"field": path, "label": label})
-        return None
-    return value
+class _Fields:
+    """Records, while a record is drafted, which fields the library filled in and which
+    only the owner can complete (left ``None``)."""
 
+    def __init__(self, ctx: CardContext) -> None:
+        self.ctx = ctx
+        self.missing: list[dict[str, str]] = []
+        self.auto: list[str] = []
 
-def build_atrs(card: dict[str, Any], ctx: CardContext) -> dict[str, Any]:
-    """The ATRS record of a card's document and its context."""
-    missing: list[dict[str, str]] = []
-    auto: list[str] = []
-    md = card["model_details"]
-    me = card["metrics"]
-    fr = card["fairness"]
-    data = card["data"]
-
-    def owner(name: str, path: str) -> Any:
-        value = getattr(ctx, name)
+    def owner(self, name: str, path: str) -> Any:
+        """The owners' field ``name`` (``None`` and listed as missing when blank)."""
+        value = getattr(self.ctx, name)
         if isinstance(value, list):
-            value = [v.model_dump() if hasattr(v, "model_dump") else v for v in value]
-        return _field(value, path, CardContext.label(name), missing)
-
-    def known(value: Any, path: str) -> Any:
-        auto.append(path)
+            value = [v.model_dump() if isinstance(v, BaseModel) else v for v in value]
+        if value is None or value == [] or value == "":
+            self.missing.append({"field": path, "label": CardContext.label(name)})
+            return None
         return value
 
-    description = ctx.description
+    def known(self, value: Any, path: str) -> Any:
+        """A field the library fills in from the card (the owner should check it)."""
+        self.auto.append(path)
+        return value
+
+
+def _tier_1(card: dict[str, Any], f: _Fields) -> dict[str, Any]:
+    md = card["model_details"]
+    description = f.ctx.description
     if description is None:
-        description = known(
+        target = md["target_description"]
+        description = f.known(
             f"A statistical model that estimates the chance of "
-            f"{md['target_description'][0].lower() + md['target_description'][1:]}, from "
-            f"{len(md['features'])} items of a person's record. It is decision support "
-            "only: a person reviews every output and makes the decision, and the tool "
-            "never makes or replaces a decision about anyone.",
+            f"{target[0].lower() + target[1:]}, from {len(md['features'])} items of a "
+            "person's record. It is decision support only: a person reviews every output and "
+            "makes the decision, and the tool never makes or replaces a decision about anyone.",
             "tier_1.description",
         )
+    return {
+        "name": f.known(md["name"], "tier_1.name"),
+        "description": description,
+        "website": f.owner("website", "tier_1.website"),
+        "contact_email": f.owner("contact", "tier_1.contact_email"),
+    }
+
+
+def _owner_and_responsibility(f: _Fields) -> dict[str, Any]:
+    at = "tier_2.owner_and_responsibility."
+    return {
+        "organisation": f.owner("owner_organisation", at + "organisation"),
+        "team": f.owner("owner_team", at + "team"),
+        "senior_responsible_owner": f.owner(
+            "senior_responsible_owner", at + "senior_responsible_owner"
+        ),
+        "external_supplier": f.owner("external_supplier", at + "external_supplier"),
+    }
+
+
+def _description_and_rationale(card: dict[str, Any], f: _Fields) -> dict[str, Any]:
+    md, at = card["model_details"], "tier_2.description_and_rationale."
+    justified = (
+        ", and as inputs only where the dataset spec gives a written justification"
+        if card["factors"]["justified_features"]
+        else ""
+    )
+    return {
+        "detailed_description": f.known(
+            f"{md['estimator_description']} Inputs: "
+            + "; ".join(x["description"] for x in md["features"])
+            + f". Protected characteristics are used to audit the model{justified}.",
+            at + "detailed_description",
+        ),
+        "intended_use": f.owner("intended_use", at + "intended_use"),
+        "out_of_scope_uses": f.owner("out_of_scope_uses", at + "out_of_scope_uses"),
+        "benefits": f.owner("benefits", at + "benefits"),
+        "previous_process": f.owner("previous_process", at + "previous_process"),
+        "alternatives_considered": f.owner(
+            "alternatives_considered", at + "alternatives_considered"
+        ),
+    }
+
+
+def _decision_making_process(card: dict[str, Any], f: _Fields) -> dict[str, Any]:
+    at = "tier_2.decision_making_process."
+    return {
+        "process_integration": f.owner("decision_process", at + "process_integration"),
+        "provided_information": f.known(
+            "A risk list: for each person, the probability, a risk band, whether they are "
+            "flagged, plain-language reasons, what the list may and may not be used for, a "
+            "reference to this model card, its validity dates, and a column for the "
+            "reviewer's decision.",
+            at + "provided_information",
+        ),
+        "frequency_and_scale": f.owner("frequency_and_scale", at + "frequency_and_scale"),
+        "human_decisions_and_review": f.owner("human_review", at + "human_decisions_and_review"),
+        "decision_support_statement": f.known(
+            card["intended_use"]["decision_support_statement"], at + "decision_support_statement"
+        ),
+        "required_training": f.owner("reviewer_training", at + "required_training"),
+        "appeals_and_review": f.owner("appeal_route", at + "appeals_and_review"),
+    }
+
+
+def _model_entry(card: dict[str, Any]) -> dict[str, Any]:
+    md, me, fr = card["model_details"], card["metrics"], card["fairness"]
     auc = next(r for r in me["rows"] if r["metric"] == "auc")
     slope = card["calibration"]["model"]["calibration_slope"]
-    models = [
-        {
-            "name": md["name"],
-            "version": md["version"],
-            "type": md["estimator_description"],
-            "function": f"Estimates the probability of: {md['target_description']}.",
-            "inputs": [f["description"] for f in md["features"]],
-            "output": "A probability between 0 and 1, a risk band, and plain-language "
-            "reasons; a person is flagged at a score of "
-            f"{md['threshold']:.3f} or more.",
-            "evaluation": (
-                f"Held-out {me['split'].get('method', 'unknown')} evaluation on {me['n']:,} "
-                f"rows ({me['n_events']:,} recorded incidents): AUC "
-                f"{fmt_estimate(auc['model'], 'auc')} against "
-                f"{fmt_estimate(auc['baseline'], 'auc')} for a simple baseline; calibration "
-                "slope "
-                f"{fmt_estimate(slope, 'calibration_slope')}. "
-                f"Fairness audited across {sum(len(t['rows']) for t in fr['tables'])} groups "
-                "and intersections; see the model card."
+    return {
+        "name": md["name"],
+        "version": md["version"],
+        "type": md["estimator_description"],
+        "function": f"Estimates the probability of: {md['target_description']}.",
+        "inputs": [x["description"] for x in md["features"]],
+        "output": "A probability between 0 and 1, a risk band, and plain-language reasons; "
+        f"a person is flagged at a score of {md['threshold']:.3f} or more.",
+        "evaluation": (
+            f"Held-out {me['split'].get('method', 'unknown')} evaluation on {me['n']:,} rows "
+            f"({me['n_events']:,} recorded incidents): AUC {fmt_estimate(auc['model'], 'auc')} "
+            f"against {fmt_estimate(auc['baseline'], 'auc')} for a simple baseline; "
+            f"calibration slope {fmt_estimate(slope, 'calibration_slope')}. Fairness audited "
+            f"across {sum(len(t['rows']) for t in fr['tables'])} groups and intersections; "
+            "see the model card."
+        ),
+    }
+
+
+def _tool_specification(card: dict[str, Any], f: _Fields) -> dict[str, Any]:
+    md, me, data = card["model_details"], card["metrics"], card["data"]
+    at = "tier_2.tool_specification."
+    models = [_model_entry(card)]
+    f.auto.append(at + "models")
+    return {
+        "system_architecture": f.known(
+            "A scikit-learn pipeline trained by the riskmodels library; scores are produced "
+            "only from an approved, hash-verified release bundle, for a purpose the release "
+            "policy permits, and every scoring run is written to an append-only audit log.",
+            at + "system_architecture",
+        ),
+        "phase": f.owner("phase", at + "phase"),
+        "maintenance": f.owner("maintenance", at + "maintenance"),
+        "models": models,
+        "data": {
+            "source_data_description": f.known(
+                data["spec_description"] or data["composition"]["unit"],
+                at + "data.source_data_description",
             ),
-        }
-    ]
-    auto.append("tier_2.tool_specification.models")
-    library_risks = [
+            "data_quantity": f.known(
+                f"Training: {md['n_train']:,} rows ({md['n_train_events']:,} recorded "
+                f"incidents); evaluation: {me['n']:,} rows ({me['n_events']:,} recorded "
+                "incidents).",
+                at + "data.data_quantity",
+            ),
+            "sensitive_attributes": f.known(
+                [p["name"] for p in card["factors"]["protected"]], at + "data.sensitive_attributes"
+            ),
+            "training_window": md["training_window"],
+            "preprocessing": f.known(data["preprocessing"], at + "data.preprocessing"),
+            "motivation": f.owner("data_motivation", at + "data.motivation"),
+            "collection": f.owner("data_collection", at + "data.collection"),
+            "access_and_storage": f.owner("data_access", at + "data.access_and_storage"),
+        },
+    }
+
+
+def _library_risks(card: dict[str, Any]) -> list[dict[str, str]]:
+    """Risks the library can see, each with the evidence for it (none is claimed to be
+    mitigated by anything the library does not do)."""
+    fr = card["fairness"]
+    risks = [
         {
-            "risk": "Label bias: recorded incidents are not all incidents, and recording "
-            "can differ between groups and places.",
+            "risk": "Label bias: recorded incidents are not all incidents, and recording can "
+            "differ between groups and places.",
             "evidence": "Stated in the model card's limitations; cannot be measured from the "
             "recorded labels.",
         },
@@ -125,12 +233,12 @@ def build_atrs(card: dict[str, Any], ctx: CardContext) -> dict[str, Any]:
             "risk": "Automation bias: reviewers may defer to the score.",
             "evidence": "Every risk list has columns in which the member of staff records "
             "their decision, whether they agree with the flag, and why. riskmodels does not "
-            "read these records back or measure agreement: the owner must review them "
-            "(e.g. how often each reviewer simply agrees with the flag).",
+            "read these records back or measure agreement: the owner must review them (e.g. "
+            "how often each reviewer simply agrees with the flag).",
         },
     ]
     if fr["small_groups"]:
-        library_risks.append(
+        risks.append(
             {
                 "risk": "Some groups are too small for their error rates to be judged.",
                 "evidence": f"{len(fr['small_groups'])} group(s) marked too small in the "
@@ -139,162 +247,61 @@ def build_atrs(card: dict[str, Any], ctx: CardContext) -> dict[str, Any]:
         )
     flagged = card["factors"]["proxies"]["flagged"]
     if flagged:
-        library_risks.append(
+        risks.append(
             {
                 "risk": "Some inputs are associated with protected characteristics (proxies).",
-                "evidence": "; ".join(f"{f['feature']} for {f['attribute']}" for f in flagged),
+                "evidence": "; ".join(f"{x['feature']} for {x['attribute']}" for x in flagged),
             }
         )
-    auto.append("tier_2.risks_mitigations_and_impact_assessments.identified_by_library")
+    return risks
 
-    record = {
+
+def _risks(card: dict[str, Any], f: _Fields) -> dict[str, Any]:
+    at = "tier_2.risks_mitigations_and_impact_assessments."
+    identified = _library_risks(card)
+    f.auto.append(at + "identified_by_library")
+    return {
+        "impact_assessments": [
+            {
+                "name": "Data protection impact assessment (DPIA)",
+                "reference": f.owner("dpia_reference", at + "dpia"),
+            },
+            {
+                "name": "Equality impact assessment (EqIA)",
+                "reference": f.owner("eqia_reference", at + "eqia"),
+            },
+        ],
+        "risks": f.owner("risks", at + "risks"),
+        "identified_by_library": identified,
+    }
+
+
+def build_atrs(card: dict[str, Any], ctx: CardContext) -> dict[str, Any]:
+    """The ATRS record of a card's document and its context: Tier 1, then the five
+    sections of Tier 2, each drafted by its own function from the card's section data."""
+    f = _Fields(ctx)
+    md = card["model_details"]
+    tier_1 = _tier_1(card, f)
+    tier_2 = {
+        "owner_and_responsibility": _owner_and_responsibility(f),
+        "description_and_rationale": _description_and_rationale(card, f),
+        "decision_making_process": _decision_making_process(card, f),
+        "tool_specification": _tool_specification(card, f),
+        "risks_mitigations_and_impact_assessments": _risks(card, f),
+    }
+    return {
         "schema": ATRS_SCHEMA_ID,
         "standard": "Algorithmic Transparency Recording Standard (structure of v3.0)",
         "generated_at": card["generated_at"],
         "model_card": {"name": md["name"], "version": md["version"], "complete": card["complete"]},
-        "tier_1": {
-            "name": known(md["name"], "tier_1.name"),
-            "description": description,
-            "website": owner("website", "tier_1.website"),
-            "contact_email": owner("contact", "tier_1.contact_email"),
-        },
-        "tier_2": {
-            "owner_and_responsibility": {
-                "organisation": owner(
-                    "owner_organisation", "tier_2.owner_and_responsibility.organisation"
-                ),
-                "team": owner("owner_team", "tier_2.owner_and_responsibility.team"),
-                "senior_responsible_owner": owner(
-                    "senior_responsible_owner",
-                    "tier_2.owner_and_responsibility.senior_responsible_owner",
-                ),
-                "external_supplier": owner(
-                    "external_supplier", "tier_2.owner_and_responsibility.external_supplier"
-                ),
-            },
-            "description_and_rationale": {
-                "detailed_description": known(
-                    f"{md['estimator_description']} Inputs: "
-                    + "; ".join(f["description"] for f in md["features"])
-                    + ". Protected characteristics are used to audit the model"
-                    + (
-                        ", and as inputs only where the dataset spec gives a written justification"
-                        if card["factors"]["justified_features"]
-                        else ""
-                    )
-                    + ".",
-                    "tier_2.description_and_rationale.detailed_description",
-                ),
-                "intended_use": owner(
-                    "intended_use", "tier_2.description_and_rationale.intended_use"
-                ),
-                "out_of_scope_uses": owner(
-                    "out_of_scope_uses", "tier_2.description_and_rationale.out_of_scope_uses"
-                ),
-                "benefits": owner("benefits", "tier_2.description_and_rationale.benefits"),
-                "previous_process": owner(
-                    "previous_process", "tier_2.description_and_rationale.previous_process"
-                ),
-                "alternatives_considered": owner(
-                    "alternatives_considered",
-                    "tier_2.description_and_rationale.alternatives_considered",
-                ),
-            },
-            "decision_making_process": {
-                "process_integration": owner(
-                    "decision_process", "tier_2.decision_making_process.process_integration"
-                ),
-                "provided_information": known(
-                    "A risk list: for each person, the probability, a risk band, whether "
-                    "they are flagged, plain-language reasons, what the list may and may "
-                    "not be used for, a reference to this model card, its validity dates, "
-                    "and a column for the reviewer's decision.",
-                    "tier_2.decision_making_process.provided_information",
-                ),
-                "frequency_and_scale": owner(
-                    "frequency_and_scale", "tier_2.decision_making_process.frequency_and_scale"
-                ),
-                "human_decisions_and_review": owner(
-                    "human_review", "tier_2.decision_making_process.human_decisions_and_review"
-                ),
-                "decision_support_statement": known(
-                    card["intended_use"]["decision_support_statement"],
-                    "tier_2.decision_making_process.decision_support_statement",
-                ),
-                "required_training": owner(
-                    "reviewer_training", "tier_2.decision_making_process.required_training"
-                ),
-                "appeals_and_review": owner(
-                    "appeal_route", "tier_2.decision_making_process.appeals_and_review"
-                ),
-            },
-            "tool_specification": {
-                "system_architecture": known(
-                    "A scikit-learn pipeline trained by the riskmodels library; scores are "
-                    "produced only from an approved, hash-verified release bundle, for a "
-                    "purpose the release policy permits, and every scoring run is written "
-                    "to an append-only audit log.",
-                    "tier_2.tool_specification.system_architecture",
-                ),
-                "phase": owner("phase", "tier_2.tool_specification.phase"),
-                "maintenance": owner("maintenance", "tier_2.tool_specification.maintenance"),
-                "models": models,
-                "data": {
-                    "source_data_description": known(
-                        data["spec_description"] or data["composition"]["unit"],
-                        "tier_2.tool_specification.data.source_data_description",
-                    ),
-                    "data_quantity": known(
-                        f"Training: {md['n_train']:,} rows "
-                        f"({md['n_train_events']:,} recorded incidents); evaluation: "
-                        f"{me['n']:,} rows ({me['n_events']:,} recorded incidents).",
-                        "tier_2.tool_specification.data.data_quantity",
-                    ),
-                    "sensitive_attributes": known(
-                        [p["name"] for p in card["factors"]["protected"]],
-                        "tier_2.tool_specification.data.sensitive_attributes",
-                    ),
-                    "training_window": md["training_window"],
-                    "preprocessing": known(
-                        data["preprocessing"], "tier_2.tool_specification.data.preprocessing"
-                    ),
-                    "motivation": owner(
-                        "data_motivation", "tier_2.tool_specification.data.motivation"
-                    ),
-                    "collection": owner(
-                        "data_collection", "tier_2.tool_specification.data.collection"
-                    ),
-                    "access_and_storage": owner(
-                        "data_access", "tier_2.tool_specification.data.access_and_storage"
-                    ),
-                },
-            },
-            "risks_mitigations_and_impact_assessments": {
-                "impact_assessments": [
-                    {
-                        "name": "Data protection impact assessment (DPIA)",
-                        "reference": owner(
-                            "dpia_reference", "tier_2.risks_mitigations_and_impact_assessments.dpia"
-                        ),
-                    },
-                    {
-                        "name": "Equality impact assessment (EqIA)",
-                        "reference": owner(
-                            "eqia_reference", "tier_2.risks_mitigations_and_impact_assessments.eqia"
-                        ),
-                    },
-                ],
-                "risks": owner("risks", "tier_2.risks_mitigations_and_impact_assessments.risks"),
-                "identified_by_library": library_risks,
-            },
-        },
-        "to_be_completed": missing,
-        "auto_filled": sorted(auto),
+        "tier_1": tier_1,
+        "tier_2": tier_2,
+        "to_be_completed": f.missing,
+        "auto_filled": sorted(f.auto),
         "note": f"Fields left empty are marked '{TO_BE_COMPLETED}'. Auto-filled fields come "
         "from the model, its evidence and the dataset spec; the owner should check them "
         "before publication.",
     }
-    return record
 
 
 def make_record(card: dict[str, Any], ctx: CardContext) -> ATRSRecord:

@@ -189,7 +189,7 @@ def render_markdown(
     text = (
         _env("md")
         .get_template("model_card.md.j2")
-        .render(d=d, figures=figs, figures_dir=figures_dir, **_numbering(data))
+        .render(d=d, figures=figs, figures_dir=figures_dir, collapse=True, **_numbering(data))
     )
     return _tidy(text)
 
@@ -213,7 +213,8 @@ def render_fairness_markdown(
         k: CardFigure(f.name, f.png, md_text(f.alt), md_text(f.caption)) for k, f in figures.items()
     }
     template = _env("md").get_template("fairness_report.md.j2")
-    return _tidy(template.render(d=d, figures=figs, figures_dir=figures_dir))
+    # the published report keeps every group's row; the card folds the small intersections
+    return _tidy(template.render(d=d, figures=figs, figures_dir=figures_dir, collapse=False))
 
 
 def render_atrs_markdown(record: dict[str, Any]) -> str:

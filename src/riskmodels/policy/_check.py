@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -16,12 +18,12 @@ import pandas as pd
 
 from riskmodels.errors import PolicyError
 from riskmodels.policy._calibration import debiased_ece, oe_gate_status, oe_interval
-from riskmodels.policy._gates import NON_WAIVABLE, Gate, GateReport
+from riskmodels.policy._gates import NON_WAIVABLE, Gate, GateReport, fmt_number
 
 if TYPE_CHECKING:
     from riskmodels.cards._context import CardContext
     from riskmodels.modeling import Evidence, RiskModel
-    from riskmodels.policy._policy import Policy
+    from riskmodels.policy._policy import Policy, ReliabilityPolicy
 
 __all__ = ["check_policy", "needs_protected_at_scoring"]
 
@@ -43,153 +45,182 @@ def _gate(
     )
 
 
-def _f(x: float) -> str:
-    return "NaN" if math.isnan(x) else f"{x:.3f}"
-
-
-def _ci(lo: float, hi: float) -> str:
+def _ci(lo: float, hi: float, confidence: float) -> str:
+    """An interval at the evidence's own confidence level, e.g. ``"90% CI 0.702 to 0.761"``."""
     if math.isnan(lo) or math.isnan(hi):
         return "no CI"
-    return f"95% CI {lo:.3f} to {hi:.3f}"
+    return f"{confidence:.0%} CI {fmt_number(lo)} to {fmt_number(hi)}"
+
+
+def _limit(v: float) -> str:
+    """A policy's own number as its author wrote it (``0.8``, ``1.25``, ``-0.2``)."""
+    return f"{v:,g}"
+
+
+def _band(lo: float, hi: float) -> str:
+    return f"{_limit(lo)} to {_limit(hi)}"
 
 
 # ---------------------------------------------------------------------- reliability
-def _reliability_gates(policy: Policy, evidence: Any) -> list[Gate]:
-    r = policy.reliability
-    n_ev, n_non = int(evidence.n_events), int(evidence.n_nonevents)
-    small = n_ev < r.min_events or n_non < r.min_nonevents
-    size_note = (
+@dataclass(frozen=True)
+class Bound:
+    """A gate's bound: its words (``Gate.bound``) and the test a value must pass."""
+
+    text: str
+    holds: Callable[[float], bool]
+
+    @classmethod
+    def at_least(cls, v: float) -> Bound:
+        return cls(f">= {_limit(v)}", lambda x: x >= v)
+
+    @classmethod
+    def above(cls, v: float) -> Bound:
+        return cls(f"> {_limit(v)}", lambda x: x > v)
+
+    @classmethod
+    def at_most(cls, v: float) -> Bound:
+        return cls(f"<= {_limit(v)}", lambda x: x <= v)
+
+    @classmethod
+    def between(cls, band: tuple[float, float]) -> Bound:
+        lo, hi = band
+        return cls(_band(lo, hi), lambda x: lo <= x <= hi)
+
+
+@dataclass(frozen=True)
+class MetricGateSpec:
+    """One reliability gate on one metric of the evidence.
+
+    ``use="lo"`` judges the CI's lower bound instead of the point estimate.
+    """
+
+    name: str
+    metric: str
+    label: str
+    bound: Callable[[ReliabilityPolicy], Bound]
+    use: str = "value"
+
+
+#: The reliability gates on single metrics, in report order (``reliability.auc_gain``,
+#: which compares two models on the same rows, is computed by :func:`_auc_gain_gate`).
+RELIABILITY_GATES: tuple[MetricGateSpec, ...] = (
+    MetricGateSpec("reliability.auc", "auc", "AUC", lambda r: Bound.at_least(r.min_auc)),
+    MetricGateSpec(
+        "reliability.auc_lower",
+        "auc",
+        "The AUC's CI lower bound",
+        lambda r: Bound.at_least(r.min_auc_lower),
+        use="lo",
+    ),
+    MetricGateSpec(
+        "reliability.brier_skill",
+        "brier_skill",
+        "Brier skill",
+        lambda r: Bound.above(r.min_brier_skill),
+    ),
+    MetricGateSpec(
+        "reliability.calibration_slope",
+        "calibration_slope",
+        "Calibration slope",
+        lambda r: Bound.between(r.calibration_slope),
+    ),
+    MetricGateSpec(
+        "reliability.calibration_intercept",
+        "calibration_intercept",
+        "Calibration intercept",
+        lambda r: Bound.between(r.calibration_intercept),
+    ),
+    MetricGateSpec(
+        "reliability.oe_ratio",
+        "oe_ratio",
+        "Observed/expected events",
+        lambda r: Bound.between(r.oe_ratio),
+    ),
+    MetricGateSpec(
+        "reliability.ece",
+        "ece_uniform",
+        "Expected calibration error",
+        lambda r: Bound.at_most(r.max_ece),
+    ),
+)
+
+
+def _size_note(r: ReliabilityPolicy, n_ev: int, n_non: int) -> str | None:
+    """Why the evaluation set is too small to trust, or None when it is large enough."""
+    if n_ev >= r.min_events and n_non >= r.min_nonevents:
+        return None
+    return (
         f"only {n_ev:,} events and {n_non:,} non-events (need >= {r.min_events:,} and "
         f">= {r.min_nonevents:,}; Collins 2016, Van Calster 2016)"
     )
-    gates = [
-        _gate(
-            "reliability.events",
-            "insufficient_evidence" if n_ev < r.min_events else "pass",
-            n_ev,
-            f">= {r.min_events}",
-            f"{n_ev:,} events in the evaluation set"
-            + (
-                f", fewer than the {r.min_events:,} needed to trust its estimates."
-                if n_ev < r.min_events
-                else f" (at least {r.min_events:,})."
-            ),
-        ),
-        _gate(
-            "reliability.nonevents",
-            "insufficient_evidence" if n_non < r.min_nonevents else "pass",
-            n_non,
-            f">= {r.min_nonevents}",
-            f"{n_non:,} non-events in the evaluation set"
-            + (
-                f", fewer than the {r.min_nonevents:,} needed to trust its estimates."
-                if n_non < r.min_nonevents
-                else f" (at least {r.min_nonevents:,})."
-            ),
-        ),
-    ]
 
-    def metric_gate(
-        name: str, metric: str, label: str, ok: Any, bound: str, use: str = "value"
-    ) -> Gate:
-        est = evidence.metric(metric)
-        value = est.lo if use == "lo" else est.value
-        if est.status != "ok" or math.isnan(value):
-            why = f"it is undefined ({est.reason})" if est.reason else "it is undefined"
-            if use == "lo" and est.status == "ok":
-                why = "it has no confidence interval (n_boot=0?)"
-            return _gate(
-                name,
-                "insufficient_evidence",
-                value,
-                bound,
-                f"{label} cannot be checked: {why}.",
-                est.lo,
-                est.hi,
-            )
-        if small:
-            return _gate(
-                name,
-                "insufficient_evidence",
-                value,
-                bound,
-                f"{label} {_f(value)} is not trustworthy: {size_note}.",
-                est.lo,
-                est.hi,
-            )
-        passed = bool(ok(value))
-        verb = "meets" if passed else "does not meet"
-        ci = "" if use == "lo" else f" ({_ci(est.lo, est.hi)})"
-        return _gate(
-            name,
-            "pass" if passed else "fail",
-            value,
-            bound,
-            f"{label} {_f(value)}{ci} {verb} the bound {bound}.",
-            est.lo,
-            est.hi,
+
+def _count_gate(name: str, what: str, n: int, need: int) -> Gate:
+    enough = n >= need
+    return _gate(
+        name,
+        "pass" if enough else "insufficient_evidence",
+        n,
+        f">= {need:,}",
+        f"{n:,} {what} in the evaluation set"
+        + (f" (at least {need:,})." if enough else f", fewer than the {need:,} needed."),
+    )
+
+
+def _metric_gate(
+    spec: MetricGateSpec, r: ReliabilityPolicy, evidence: Evidence, small: str | None
+) -> Gate:
+    est = evidence.metric(spec.metric)
+    bound = spec.bound(r)
+    value = est.lo if spec.use == "lo" else est.value
+    ci = _ci(est.lo, est.hi, evidence.confidence)
+
+    def gate(status: str, reason: str) -> Gate:
+        return _gate(spec.name, status, value, bound.text, reason, est.lo, est.hi)
+
+    if est.status != "ok" or math.isnan(value):
+        why = f"it is undefined ({est.reason})" if est.reason else "it is undefined"
+        if spec.use == "lo" and est.status == "ok":
+            why = "it has no confidence interval (n_boot=0?)"
+        return gate("insufficient_evidence", f"{spec.label} cannot be checked: {why}.")
+    if small is not None:
+        return gate(
+            "insufficient_evidence",
+            f"{spec.label} {fmt_number(value)} is not trustworthy: {small}.",
         )
+    passed = bool(bound.holds(value))
+    shown = fmt_number(value) if spec.use == "lo" else f"{fmt_number(value)} ({ci})"
+    verb = "meets" if passed else "breaks"
+    return gate(
+        "pass" if passed else "fail", f"{spec.label} {shown} {verb} the bound ({bound.text})."
+    )
 
-    def within(lo: float, hi: float) -> Any:
-        return lambda v: lo <= v <= hi
 
-    gates += [
-        metric_gate("reliability.auc", "auc", "AUC", lambda v: v >= r.min_auc, f">= {r.min_auc}"),
-        metric_gate(
-            "reliability.auc_lower",
-            "auc",
-            "The AUC's CI lower bound",
-            lambda v: v >= r.min_auc_lower,
-            f">= {r.min_auc_lower}",
-            use="lo",
-        ),
-        _auc_gain_gate(policy, evidence, small, size_note),
-        metric_gate(
-            "reliability.brier_skill",
-            "brier_skill",
-            "Brier skill",
-            lambda v: v > r.min_brier_skill,
-            f"> {r.min_brier_skill}",
-        ),
-        metric_gate(
-            "reliability.calibration_slope",
-            "calibration_slope",
-            "Calibration slope",
-            within(*r.calibration_slope),
-            f"within {list(r.calibration_slope)}",
-        ),
-        metric_gate(
-            "reliability.calibration_intercept",
-            "calibration_intercept",
-            "Calibration intercept",
-            within(*r.calibration_intercept),
-            f"within {list(r.calibration_intercept)}",
-        ),
-        metric_gate(
-            "reliability.oe_ratio",
-            "oe_ratio",
-            "Observed/expected events",
-            within(*r.oe_ratio),
-            f"within {list(r.oe_ratio)}",
-        ),
-        metric_gate(
-            "reliability.ece",
-            "ece_uniform",
-            "Expected calibration error",
-            lambda v: v <= r.max_ece,
-            f"<= {r.max_ece}",
-        ),
+def _reliability_gates(policy: Policy, evidence: Evidence) -> list[Gate]:
+    r = policy.reliability
+    n_ev, n_non = int(evidence.n_events), int(evidence.n_nonevents)
+    small = _size_note(r, n_ev, n_non)
+    gates = [
+        _count_gate("reliability.events", "events", n_ev, r.min_events),
+        _count_gate("reliability.nonevents", "non-events", n_non, r.min_nonevents),
     ]
+    specs = {s.name: s for s in RELIABILITY_GATES}
+    for spec in RELIABILITY_GATES:
+        gates.append(_metric_gate(spec, r, evidence, small))
+        if spec is specs["reliability.auc_lower"]:
+            gates.append(_auc_gain_gate(policy, evidence, small))
     return gates
 
 
-def _auc_gain_gate(policy: Policy, evidence: Any, small: bool, size_note: str) -> Gate:
+def _auc_gain_gate(policy: Policy, evidence: Evidence, small: str | None) -> Gate:
     bound_v = policy.reliability.min_auc_gain_over_baseline
-    bound = f"> {bound_v}"
-    name = "reliability.auc_gain"
+    name, bound = "reliability.auc_gain", f"> {_limit(bound_v)}"
     a, b = evidence.metric("auc"), evidence.metric("auc", baseline=True)
     gain = a.value - b.value
-    feats = ", ".join(getattr(evidence, "baseline_features", []) or []) or "baseline"
+    vs = (
+        f"AUC {fmt_number(a.value)} vs the simple baseline "
+        f"({', '.join(evidence.baseline_features) or 'baseline'}: {fmt_number(b.value)})"
+    )
     if a.status != "ok" or b.status != "ok" or math.isnan(gain):
         return _gate(
             name,
@@ -198,43 +229,34 @@ def _auc_gain_gate(policy: Policy, evidence: Any, small: bool, size_note: str) -
             bound,
             "The gain over the simple baseline cannot be computed (an AUC is undefined).",
         )
-    if small:
+    if small is not None:
         return _gate(
             name,
             "insufficient_evidence",
             gain,
             bound,
-            f"The AUC gain {gain:+.3f} over the baseline is not trustworthy: {size_note}.",
+            f"The AUC gain {gain:+.3f} over the baseline is not trustworthy: {small}.",
         )
-    est = getattr(evidence, "auc_gain", None)
+    est = evidence.auc_gain
     if est is None or est.status != "ok" or math.isnan(est.lo):
         # evidence from before the paired interval existed: judge the point, say so
-        if gain > bound_v:
-            return _gate(
-                name,
-                "pass",
-                gain,
-                bound,
-                f"AUC {a.value:.3f} exceeds the simple baseline ({feats}: {b.value:.3f}) "
-                f"by {gain:+.3f} (no paired interval in this evidence).",
-            )
+        passed = gain > bound_v
         return _gate(
             name,
-            "warn",
+            "pass" if passed else "warn",
             gain,
             bound,
-            f"AUC {a.value:.3f} is not above the simple baseline ({feats}: "
-            f"{b.value:.3f}); a waiver must justify the extra complexity.",
+            f"{vs}: gain {gain:+.3f} (no paired interval in this evidence)"
+            + ("." if passed else "; a waiver must justify the extra complexity."),
         )
-    ci = f"paired 95% CI {est.lo:+.3f} to {est.hi:+.3f}, DeLong"
+    ci = f"paired {evidence.confidence:.0%} CI {est.lo:+.3f} to {est.hi:+.3f}, DeLong"
     if est.lo > bound_v:
         return _gate(
             name,
             "pass",
             est.value,
             bound,
-            f"AUC {a.value:.3f} exceeds the simple baseline ({feats}: {b.value:.3f}) by "
-            f"{est.value:+.3f} ({ci}): the whole interval is above {bound_v}.",
+            f"{vs}: gain {est.value:+.3f} ({ci}); the whole interval is above {_limit(bound_v)}.",
             est.lo,
             est.hi,
         )
@@ -244,9 +266,8 @@ def _auc_gain_gate(policy: Policy, evidence: Any, small: bool, size_note: str) -
         "warn",
         est.value,
         bound,
-        f"AUC {a.value:.3f} vs the simple baseline ({feats}: {b.value:.3f}): gain "
-        f"{est.value:+.3f} ({ci}); the interval does not exclude a gain of {bound_v} or "
-        "less, so a waiver must justify the extra complexity.",
+        f"{vs}: gain {est.value:+.3f} ({ci}); the interval does not exclude a gain of "
+        f"{_limit(bound_v)} or less, so a waiver must justify the extra complexity.",
         est.lo,
         est.hi,
     )
@@ -271,7 +292,7 @@ def _adequacy(policy: Policy, audit: Any) -> pd.DataFrame:
 
 def _describe(groups: pd.DataFrame, limit: int = 4) -> str:
     parts = [
-        f"{r.attribute}={r.group} (n={int(r.n)}, {int(r.n_pos)} events)"
+        f"{r.attribute}={r.group} (n={int(r.n):,}, {int(r.n_pos):,} events)"
         for r in groups.head(limit).itertuples()
     ]
     more = len(groups) - limit
@@ -336,12 +357,13 @@ def _ci_rule(
     bound: str,
     what: str,
     inadequate: pd.DataFrame,
+    confidence: float,
 ) -> Gate:
     """The one fairness rule: fail if the CI lies beyond the bound, warn if the point does,
     insufficient_evidence if a gated group is inadequate, else pass. Gates of the criterion
     the policy does not prioritise are capped at warn."""
     secondary = _secondary(policy, criterion)
-    ci = _ci(lo, hi)
+    ci = _ci(lo, hi, confidence)
     if beyond_ci:
         if secondary:
             return _gate(
@@ -371,18 +393,20 @@ def _ci_rule(
             "warn",
             value,
             bound,
-            f"{what} breaks the bound ({bound}), but its CI ({ci}) reaches inside it: the "
+            f"{what} breaks the bound ({bound}), but its interval ({ci}) reaches inside it: the "
             "evidence can neither confirm nor rule out a breach." + also,
             lo,
             hi,
         )
-    return _gate(name, "pass", value, bound, f"{what} ({ci}) meets {bound}.{also}", lo, hi)
+    return _gate(
+        name, "pass", value, bound, f"{what} ({ci}) meets the bound ({bound}).{also}", lo, hi
+    )
 
 
 def _gap_gate(policy: Policy, audit: Any, bg: pd.DataFrame, metric: str) -> Gate:
     name = f"fairness.{metric}_gap"
     bound_v = policy.fairness.max_fpr_gap if metric == "fpr" else policy.fairness.max_fnr_gap
-    bound = f"|gap| <= {bound_v}"
+    bound = f"|gap| <= {_limit(bound_v)}"
     label = {"fpr": "false positive rate", "fnr": "false negative rate"}[metric]
     ok = {(r.attribute, r.group): bool(r.ok) for r in bg.itertuples()}
     d = audit.disparities
@@ -443,6 +467,7 @@ def _gap_gate(policy: Policy, audit: Any, bg: pd.DataFrame, metric: str) -> Gate
         bound,
         what,
         inadequate,
+        audit.confidence,
     )
 
 
@@ -471,129 +496,113 @@ def _group_expected(audit: Any, good: pd.DataFrame) -> tuple[np.ndarray, np.ndar
     return np.asarray(expected), np.asarray(ece)
 
 
+def _oe_gate(
+    policy: Policy,
+    observed: np.ndarray,
+    expected: np.ndarray,
+    where: list[str],
+    also: str,
+    confidence: float,
+) -> Gate:
+    """``fairness.group_oe_ratio``: the worst group's observed/expected events with an
+    exact Poisson interval; fails only when the interval excludes 1 and the ratio is
+    outside the band."""
+    f, name = policy.fairness, "fairness.group_oe_ratio"
+    band = _band(*f.group_oe_ratio)
+    if not np.isfinite(expected).all():
+        return _gate(
+            name,
+            "insufficient_evidence",
+            NAN,
+            band,
+            "Expected events are unknown for some groups (no calibration table).",
+        )
+    ratio = observed / expected
+    lo, hi = oe_interval(observed, expected, confidence)
+    status = oe_gate_status(observed, expected, f.group_oe_ratio, confidence)
+    rank = np.where(status == "fail", 2, np.where(status == "warn", 1, 0))
+    i = int(np.lexsort((np.abs(np.log(np.maximum(ratio, 1e-12))), rank))[-1])
+    what = (
+        f"Worst group observed/expected events ({where[i]}) {fmt_number(ratio[i])}: "
+        f"{int(observed[i]):,} observed, {expected[i]:,.1f} expected (exact Poisson "
+        f"{confidence:.0%} CI {fmt_number(lo[i])} to {fmt_number(hi[i])})"
+    )
+    worst = str(status[i])
+    if worst == "fail" and _secondary(policy, "calibration_within_groups"):
+        worst, why = (
+            "warn",
+            f"{what}: calibration is excluded, but the policy prioritises "
+            f"{f.criterion.replace('_', ' ')}; a waiver must acknowledge it.",
+        )
+    elif worst == "fail":
+        why = (
+            f"{what}: the interval excludes calibration (O/E = 1) and the ratio is outside "
+            f"the band ({band})."
+        )
+    elif worst == "warn":
+        why = (
+            f"{what} is outside the band ({band}), but the interval includes 1: the evidence "
+            "cannot tell this from chance."
+        )
+    else:
+        why = f"{what}; every adequate group is inside the band ({band}) or consistent with 1."
+    return _gate(name, worst, ratio[i], band, why + also, lo[i], hi[i])
+
+
+def _ece_gate(policy: Policy, ece: np.ndarray, where: list[str], also: str) -> Gate:
+    """``fairness.group_ece``: the debiased ECE describes and can at most warn."""
+    f, name = policy.fairness, "fairness.group_ece"
+    bound = f"<= {_limit(f.max_group_ece)}"
+    if not np.isfinite(ece).all():
+        return _gate(
+            name, "insufficient_evidence", NAN, bound, "Per-group ECE is undefined for some groups."
+        )
+    i = int(np.argmax(ece))
+    what = f"Largest debiased ECE ({where[i]}) {fmt_number(ece[i])}"
+    if ece[i] > f.max_group_ece:
+        return _gate(
+            name,
+            "warn",
+            ece[i],
+            bound,
+            f"{what} is above {_limit(f.max_group_ece)}. ECE describes; it never fails a "
+            "release by itself (its sampling distribution depends on the group's size and "
+            "scores): read it with fairness.group_oe_ratio." + also,
+        )
+    return _gate(
+        name,
+        "pass",
+        ece[i],
+        bound,
+        f"{what} (small-sample bias removed) is at most {_limit(f.max_group_ece)}.{also}",
+    )
+
+
 def _group_calibration_gates(policy: Policy, audit: Any, bg: pd.DataFrame) -> list[Gate]:
-    """Observed/expected events per group (exact Poisson interval: fails only when the
-    evidence excludes calibration and the ratio is outside the band) and the debiased
-    ECE, which only describes and can at most warn (policy/_calibration.py)."""
+    """Observed/expected events per group and the debiased ECE (policy/_calibration.py)."""
     f = policy.fairness
-    names = ("fairness.group_oe_ratio", "fairness.group_ece")
-    bounds = (f"within {list(f.group_oe_ratio)}", f"<= {f.max_group_ece}")
+    bounds = {
+        "fairness.group_oe_ratio": _band(*f.group_oe_ratio),
+        "fairness.group_ece": f"<= {_limit(f.max_group_ece)}",
+    }
+    inadequate, good = bg[~bg["ok"]], bg[bg["ok"]]
+    why = None
     if not getattr(audit, "scores_are_probabilities", True):
-        return [
-            _gate(
-                n,
-                "insufficient_evidence",
-                NAN,
-                b,
-                "The scores are not probabilities: calibration cannot be assessed.",
-            )
-            for n, b in zip(names, bounds, strict=True)
-        ]
-    inadequate = bg[~bg["ok"]]
-    good = bg[bg["ok"]]
-    if good.empty:
-        return [
-            _gate(
-                n,
-                "insufficient_evidence",
-                NAN,
-                b,
-                "No group is large enough to assess calibration within groups"
-                + (f" ({_describe(inadequate, 2)})." if len(inadequate) else "."),
-            )
-            for n, b in zip(names, bounds, strict=True)
-        ]
-    confidence = float(getattr(audit, "confidence", 0.95))
-    pct = f"{confidence:.0%}"
+        why = "The scores are not probabilities: calibration cannot be assessed."
+    elif good.empty:
+        why = "No group is large enough to assess calibration within groups" + (
+            f" ({_describe(inadequate, 2)})." if len(inadequate) else "."
+        )
+    if why is not None:
+        return [_gate(n, "insufficient_evidence", NAN, b, why) for n, b in bounds.items()]
     also = _not_judged(inadequate)
-    observed = good["n_pos"].to_numpy(dtype=float)
     expected, ece = _group_expected(audit, good)
     where = [f"{a}={g}" for a, g in zip(good["attribute"], good["group"], strict=True)]
-    out = []
-    # ---- observed / expected
-    name, bound = names[0], bounds[0]
-    if not np.isfinite(expected).all():
-        out.append(
-            _gate(
-                name,
-                "insufficient_evidence",
-                NAN,
-                bound,
-                "Expected events are unknown for some groups (no calibration table).",
-            )
-        )
-    else:
-        ratio = observed / expected
-        lo, hi = oe_interval(observed, expected, confidence)
-        status = oe_gate_status(observed, expected, f.group_oe_ratio, confidence)
-        rank = np.where(status == "fail", 2, np.where(status == "warn", 1, 0))
-        i = int(np.lexsort((np.abs(np.log(np.maximum(ratio, 1e-12))), rank))[-1])
-        what = (
-            f"Worst group observed/expected events ({where[i]}) {ratio[i]:.3f}: "
-            f"{int(observed[i])} observed, {expected[i]:.1f} expected (exact Poisson {pct} "
-            f"CI {lo[i]:.3f} to {hi[i]:.3f})"
-        )
-        worst = str(status[i])
-        if worst == "fail" and _secondary(policy, "calibration_within_groups"):
-            worst, why = (
-                "warn",
-                (
-                    f"{what}: calibration is excluded, but the policy prioritises "
-                    f"{policy.fairness.criterion.replace('_', ' ')}; a waiver must acknowledge it."
-                ),
-            )
-        elif worst == "fail":
-            why = (
-                f"{what}: the interval excludes calibration (O/E = 1) and the ratio is "
-                f"outside the band {list(f.group_oe_ratio)}."
-            )
-        elif worst == "warn":
-            why = (
-                f"{what} is outside the band {list(f.group_oe_ratio)}, but the interval includes "
-                "1: the evidence cannot tell this from chance."
-            )
-        else:
-            band = list(f.group_oe_ratio)
-            why = f"{what}; every adequate group is inside the band {band} or consistent with 1."
-        out.append(_gate(name, worst, ratio[i], bound, why + also, lo[i], hi[i]))
-    # ---- ECE: descriptive, debiased; can at most warn
-    name, bound = names[1], bounds[1]
-    if not np.isfinite(ece).all():
-        out.append(
-            _gate(
-                name,
-                "insufficient_evidence",
-                NAN,
-                bound,
-                "Per-group ECE is undefined for some groups.",
-            )
-        )
-    else:
-        i = int(np.argmax(ece))
-        what = f"Largest debiased ECE ({where[i]}) {ece[i]:.3f}"
-        if ece[i] > f.max_group_ece:
-            out.append(
-                _gate(
-                    name,
-                    "warn",
-                    ece[i],
-                    bound,
-                    f"{what} is above {f.max_group_ece}. ECE describes; it never fails a "
-                    "release by itself (its sampling distribution depends on the group's "
-                    "size and scores): read it with fairness.group_oe_ratio." + also,
-                )
-            )
-        else:
-            out.append(
-                _gate(
-                    name,
-                    "pass",
-                    ece[i],
-                    bound,
-                    f"{what} (small-sample bias removed) is at most {f.max_group_ece}.{also}",
-                )
-            )
-    return out
+    observed = good["n_pos"].to_numpy(dtype=float)
+    return [
+        _oe_gate(policy, observed, expected, where, also, float(audit.confidence)),
+        _ece_gate(policy, ece, where, also),
+    ]
 
 
 def _fairness_gates(policy: Policy, evidence: Any) -> list[Gate]:
@@ -738,7 +747,8 @@ def _model_gates(policy: Policy, evidence: Any, model: Any) -> list[Gate]:
                 mode,
                 len(used),
                 "no protected attribute as a feature",
-                f"Protected attribute(s) {used} are model features (justification given: {just}).",
+                f"Protected attribute(s) {', '.join(used)} are model features (justification "
+                f"given: {just}).",
             )
         )
     else:
@@ -830,6 +840,11 @@ def _documentation_gate(policy: Policy, context: CardContext | None) -> Gate:
     )
 
 
+def _cuts(cuts: list[float]) -> str:
+    # scores are probabilities: cut points read as percentages, like the flag itself
+    return ", ".join(f"{c:.1%}" for c in cuts)
+
+
 def _bands_gate(policy: Policy, evidence: Any) -> Gate:
     """The flag threshold must be a band edge: no flagged person in the lowest band."""
     bands, thr = policy.bands, float(evidence.threshold)
@@ -850,7 +865,8 @@ def _bands_gate(policy: Policy, evidence: Any) -> Gate:
             "fail",
             thr,
             bound,
-            f"The bands' cut points {cuts} do not include the flag threshold {thr:.4g}: "
+            f"The bands' cut points ({_cuts(cuts)}) do not include the flag threshold "
+            f"{thr:.1%}: "
             f"{where}. Put `threshold` among the policy's band cuts.",
         )
     return _gate(
@@ -858,7 +874,7 @@ def _bands_gate(policy: Policy, evidence: Any) -> Gate:
         "pass",
         thr,
         bound,
-        f"Bands {', '.join(bands.labels)} with cuts {[round(c, 4) for c in cuts]}: the flag "
+        f"Bands {', '.join(bands.labels)} with cuts at {_cuts(cuts)}: the flag "
         f"({thr:.1%}) is a band edge, so no flagged person is in the lowest band.",
     )
 

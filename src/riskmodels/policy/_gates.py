@@ -13,7 +13,7 @@ import pandas as pd
 
 from riskmodels.errors import PolicyError
 
-__all__ = ["GATE_STATUSES", "NON_WAIVABLE", "Gate", "GateReport"]
+__all__ = ["GATE_STATUSES", "NON_WAIVABLE", "Gate", "GateReport", "fmt_number"]
 
 #: Statuses of a gate, from best to worst. ``warn`` needs a waiver with a reason;
 #: ``fail`` and ``insufficient_evidence`` block approval unless waived.
@@ -47,7 +47,7 @@ class Gate:
     value : float
         The checked value (NaN when undefined).
     bound : str
-        The bound in words, e.g. ``">= 0.70"`` or ``"within [0.8, 1.2]"``.
+        The bound in words, e.g. ``">= 0.7"`` or ``"0.8 to 1.2"``.
     lo, hi : float
         CI of the value (NaN when there is none).
     reason : str
@@ -88,18 +88,32 @@ class Gate:
         return cls(**d)
 
 
-def _fmt(x: float) -> str:
-    if isinstance(x, float) and math.isnan(x):
-        return "NaN"
+def fmt_number(x: float | None) -> str:
+    """A number as gate text: one format everywhere (no ``nan``, no ``7.861e+04``).
+
+    Counts with thousands separators, other values with three decimals, small values
+    with three significant digits, and "n/a" for an undefined value.
+
+    Examples
+    --------
+    >>> [fmt_number(v) for v in (78612.0, 0.7312, 0.0009184, float("nan"), -0.25)]
+    ['78,612', '0.731', '0.000918', 'n/a', '-0.250']
+    """
+    if x is None or not math.isfinite(x):
+        return "n/a"
     if float(x).is_integer() and abs(x) >= 1:
         return f"{int(x):,}"
+    if abs(x) >= 100:
+        return f"{x:,.1f}"
+    if x != 0 and abs(x) < 0.01:
+        return f"{x:.{2 - math.floor(math.log10(abs(x)))}f}"
     return f"{x:.3f}"
 
 
 def _ci(g: Gate) -> str:
     if math.isnan(g.lo) or math.isnan(g.hi):
         return ""
-    return f"{_fmt(g.lo)} to {_fmt(g.hi)}"
+    return f"{fmt_number(g.lo)} to {fmt_number(g.hi)}"
 
 
 @dataclass(frozen=True)
@@ -248,7 +262,7 @@ class GateReport:
         ]
         for g in self.gates:
             status = g.status + (" (waived)" if g.name in waivers else "")
-            cells = [g.name, status, _fmt(g.value), _ci(g), g.bound, g.reason]
+            cells = [g.name, status, fmt_number(g.value), _ci(g), g.bound, g.reason]
             lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
         lines += [
             "",
@@ -272,7 +286,7 @@ class GateReport:
         rows = "".join(
             f"<tr><td>{html.escape(g.name)}</td>"
             f"<td style='color:{colours[g.status]};font-weight:bold'>{g.status}</td>"
-            f"<td>{_fmt(g.value)}</td><td>{_ci(g)}</td><td>{html.escape(g.bound)}</td>"
+            f"<td>{fmt_number(g.value)}</td><td>{_ci(g)}</td><td>{html.escape(g.bound)}</td>"
             f"<td>{html.escape(g.reason)}</td></tr>"
             for g in self.gates
         )

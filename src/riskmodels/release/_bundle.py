@@ -26,6 +26,7 @@ from riskmodels.errors import (
 )
 from riskmodels.modeling._persist import model_payload, model_state, rebuild_model
 from riskmodels.policy import GateReport, Policy
+from riskmodels.policy._gates import fmt_number
 from riskmodels.release._signing import (
     APPROVALS_FILE,
     Approval,
@@ -463,7 +464,7 @@ def _checked_gates(
     blocking = report.blocking(waived)
     if blocking:
         lines = [
-            f"  - {g.name}: {g.status} (value {g.value:.4g}, bound {g.bound}) - {g.reason}"
+            f"  - {g.name}: {g.status} (value {fmt_number(g.value)}, bound {g.bound}) - {g.reason}"
             for g in blocking
         ]
         raise GateFailed(

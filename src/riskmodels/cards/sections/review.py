@@ -5,11 +5,12 @@ never says more than the detail below it."""
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from riskmodels.cards._format import fmt_estimate, fmt_value
 
-__all__ = ["build"]
+__all__ = ["build", "first_sentence"]
 
 _METRIC_WORDS = {
     "selection_rate": "selection rate",
@@ -17,6 +18,22 @@ _METRIC_WORDS = {
     "fpr": "false positive rate",
     "ppv": "positive predictive value",
 }
+
+
+#: Where a sentence ends: a full stop before a capital letter (numbers like 0.731 and
+#: abbreviations in lower case are not ends).
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of ``text``, on one line (a gate's reason in the summary).
+
+    Examples
+    --------
+    >>> first_sentence("AUC 0.731 meets >= 0.7. Not judged, too small:\n a, b.")
+    'AUC 0.731 meets >= 0.7.'
+    """
+    return _SENTENCE_END.split(" ".join(text.split()), maxsplit=1)[0]
 
 
 def _decision(d: dict[str, Any]) -> str:
@@ -55,8 +72,10 @@ def _gap(d: dict[str, Any]) -> dict[str, Any]:
         and (g["difference_lo"] > 0 or g["difference_hi"] < 0)
     ]
     pick = max(credible or gaps, key=lambda g: abs(g["difference"]))
-    est = {"value": pick["difference"], "lo": pick["difference_lo"], "hi": pick["difference_hi"]}
-    points = fmt_estimate({k: None if v is None else 100 * v for k, v in est.items()}, "", digits=1)
+    lo, hi = pick["difference_lo"], pick["difference_hi"]
+    points = f"{100 * pick['difference']:+.1f}" + (
+        "" if lo is None or hi is None else f" ({100 * lo:+.1f} to {100 * hi:+.1f})"
+    )
     text = (
         f"{_METRIC_WORDS.get(pick['metric'], pick['metric'])} of {pick['attribute']} = "
         f"{pick['group']} vs {pick['reference']}: {points} percentage points"
@@ -116,7 +135,7 @@ def _gates(gate: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
         {
             "name": g["name"],
             "status": g["status"],
-            "reason": " ".join(g["reason"].split()),
+            "reason": first_sentence(g["reason"]),
             "waivable": g["waivable"],
             "waived": g["waiver"] is not None,
         }
