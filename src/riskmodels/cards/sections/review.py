@@ -145,6 +145,21 @@ def _gates(gate: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
     return attention, [g["name"] for g in gate["gates"] if g["status"] == "pass"]
 
 
+def _by_section(names: list[str]) -> str:
+    """Gate names in one line, grouped by policy section.
+
+    Examples
+    --------
+    >>> _by_section(["reliability.auc", "reliability.ece", "policy.bands"])
+    'reliability: auc, ece; policy: bands'
+    """
+    sections: dict[str, list[str]] = {}
+    for name in names:
+        section, gate = name.split(".", 1)
+        sections.setdefault(section, []).append(gate)
+    return "; ".join(f"{k}: {', '.join(v)}" for k, v in sections.items())
+
+
 def build(d: dict[str, Any]) -> dict[str, Any]:
     """``{"review": ...}`` from a card document whose other sections are built."""
     attention, passed = _gates(d["gate"])
@@ -155,6 +170,8 @@ def build(d: dict[str, Any]) -> dict[str, Any]:
             "gate_status": d["gate"]["status"],
             "attention": attention,
             "passed": passed,
+            # the passing gates in one line: "reliability: events, auc, ...; policy: bands"
+            "passed_line": _by_section(passed),
             "watch": [_gap(d), _calibration(d), _proxy(d)],
             "waivers": {
                 "recorded": [{"gate": k, "reason": v} for k, v in waived.items()],
