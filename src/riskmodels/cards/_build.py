@@ -10,12 +10,8 @@ leak a withheld count. The gate section is attached after building
 from __future__ import annotations
 
 import copy
-import datetime as dt
-import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
 
 from riskmodels.cards._context import TO_BE_COMPLETED, CardContext
 from riskmodels.cards._plots import (
@@ -25,7 +21,8 @@ from riskmodels.cards._plots import (
     importance_figure,
     roc_figure,
 )
-from riskmodels.cards.sections import BUILDERS, CardInputs, review
+from riskmodels.cards.sections import BUILDERS, review
+from riskmodels.cards.sections._inputs import make_inputs
 from riskmodels.cards.sections._values import num, slug
 from riskmodels.cards.sections.fairness import criterion
 from riskmodels.cards.sections.governance import gates
@@ -79,87 +76,6 @@ FIELD_SECTION = {
 }
 
 
-def _generated_at(value: str | dt.datetime | dt.date | None) -> str:
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC).isoformat(timespec="seconds")
-    if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC).isoformat()
-    if isinstance(value, str):
-        return value
-    # Reproducible builds convention: a fixed clock when SOURCE_DATE_EPOCH is set.
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch is not None and epoch.strip().isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), dt.UTC).isoformat(timespec="seconds")
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
-def coerce_context(context: Any) -> CardContext:
-    """A :class:`CardContext` from a context, a mapping, a YAML path or None."""
-    if context is None:
-        return CardContext()
-    if isinstance(context, CardContext):
-        return context
-    if isinstance(context, Mapping):
-        return CardContext(**dict(context))
-    if isinstance(context, str | os.PathLike):
-        return CardContext.from_yaml(context)
-    raise SchemaError(
-        Problem(
-            "context",
-            f"expected a CardContext, a mapping or a YAML path, got {type(context).__name__}",
-            "build one with CardContext(...) or CardContext.from_yaml(path)",
-        ),
-        context="Invalid argument to ModelCard.build",
-    )
-
-
-def _check_arguments(model: Any, evidence: Any, policy: Any, sdc_threshold: Any) -> None:
-    problems = []
-    if not isinstance(model, RiskModel):
-        problems.append(
-            Problem("model", f"got {type(model).__name__}", "pass a fitted riskmodels.RiskModel")
-        )
-    elif not hasattr(model, "version_"):
-        problems.append(Problem("model", "the model is not fitted", "call model.fit(train)"))
-    if not isinstance(evidence, Evidence):
-        problems.append(
-            Problem(
-                "evidence",
-                f"expected Evidence, got {type(evidence).__name__}",
-                "pass model.assess(test)",
-            )
-        )
-    if policy is not None and not isinstance(policy, Policy):
-        problems.append(
-            Problem("policy", f"got {type(policy).__name__}", "pass a riskmodels Policy or None")
-        )
-    if (
-        not isinstance(sdc_threshold, int | np.integer)
-        or isinstance(sdc_threshold, bool)
-        or (sdc_threshold < 0)
-    ):
-        problems.append(
-            Problem(
-                "sdc_threshold",
-                f"{sdc_threshold!r}",
-                "pass an integer >= 0 (0 disables disclosure control)",
-            )
-        )
-    if problems:
-        raise SchemaError(problems, context="Invalid argument to ModelCard.build")
-    if evidence.model_version != model.version_:
-        raise SchemaError(
-            Problem(
-                "evidence",
-                f"was built for model version {evidence.model_version}, not {model.version_}",
-                "assess this model: evidence = model.assess(test)",
-            ),
-            context="Evidence and model do not match",
-        )
-
-
 def _summary(data: dict[str, Any]) -> dict[str, Any]:
     metrics = data["metrics"]
     auc = next(r for r in metrics["rows"] if r["metric"] == "auc")
@@ -191,21 +107,18 @@ def build_document(
     generated_at: Any,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The card's JSON document and its ROC points (see :meth:`ModelCard.build`)."""
-    _check_arguments(model, evidence, policy, sdc_threshold)
-    ctx = coerce_context(context)
-    if isinstance(valid_until, dt.date | dt.datetime):
-        valid_until = valid_until.isoformat()
-    inputs = CardInputs(
-        model=model,
-        evidence=evidence,
-        context=ctx,
+    inputs = make_inputs(
+        model,
+        evidence,
+        context,
         policy=policy,
         release=release_record(release),
-        mlflow_run_id=None if mlflow_run_id is None else str(mlflow_run_id),
-        valid_until=None if valid_until is None else str(valid_until),
-        generated_at=_generated_at(generated_at),
+        mlflow_run_id=mlflow_run_id,
+        valid_until=valid_until,
+        sdc_threshold=sdc_threshold,
+        generated_at=generated_at,
     )
-    sdc = int(sdc_threshold)
+    ctx, sdc = inputs.context, int(sdc_threshold)
     sections: dict[str, Any] = {}
     for section in BUILDERS:
         sections.update(section.build(inputs, sdc))

@@ -17,12 +17,12 @@ from riskmodels.cards._build import (
     SECTIONS,
     attach_gates,
     build_document,
-    coerce_context,
     draw_figures,
 )
 from riskmodels.cards._context import CardContext
 from riskmodels.cards._plots import CardFigure
 from riskmodels.cards._render import render_fairness_markdown, render_html, render_markdown
+from riskmodels.cards.sections._inputs import coerce_context
 from riskmodels.errors import Problem, SchemaError
 
 if TYPE_CHECKING:
