@@ -22,6 +22,7 @@ from riskmodels.policy._gates import NON_WAIVABLE, Gate, GateReport, fmt_number
 
 if TYPE_CHECKING:
     from riskmodels.cards._context import CardContext
+    from riskmodels.fairness import FairnessAudit
     from riskmodels.modeling import Evidence, RiskModel
     from riskmodels.policy._policy import Policy, ReliabilityPolicy
 
@@ -274,14 +275,14 @@ def _auc_gain_gate(policy: Policy, evidence: Evidence, small: str | None) -> Gat
 
 
 # ---------------------------------------------------------------------- fairness
-def _gated_attributes(policy: Policy, audit: Any) -> list[str]:
+def _gated_attributes(policy: Policy, audit: FairnessAudit) -> list[str]:
     names = list(audit.attributes)
     if policy.fairness.gate_intersections:
         names += list(audit.intersections)
     return names
 
 
-def _adequacy(policy: Policy, audit: Any) -> pd.DataFrame:
+def _adequacy(policy: Policy, audit: FairnessAudit) -> pd.DataFrame:
     """by_group rows of gated attributes, with the policy's adequacy in ``ok``."""
     f = policy.fairness
     bg = audit.by_group
@@ -403,7 +404,7 @@ def _ci_rule(
     )
 
 
-def _gap_gate(policy: Policy, audit: Any, bg: pd.DataFrame, metric: str) -> Gate:
+def _gap_gate(policy: Policy, audit: FairnessAudit, bg: pd.DataFrame, metric: str) -> Gate:
     name = f"fairness.{metric}_gap"
     bound_v = policy.fairness.max_fpr_gap if metric == "fpr" else policy.fairness.max_fnr_gap
     bound = f"|gap| <= {_limit(bound_v)}"
@@ -471,7 +472,7 @@ def _gap_gate(policy: Policy, audit: Any, bg: pd.DataFrame, metric: str) -> Gate
     )
 
 
-def _group_expected(audit: Any, good: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def _group_expected(audit: FairnessAudit, good: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Expected events (sum of scores) and debiased ECE of each adequate group, from the
     audit's per-group calibration table (bins: n, mean score, observed rate)."""
     cal = audit.calibration
@@ -578,7 +579,7 @@ def _ece_gate(policy: Policy, ece: np.ndarray, where: list[str], also: str) -> G
     )
 
 
-def _group_calibration_gates(policy: Policy, audit: Any, bg: pd.DataFrame) -> list[Gate]:
+def _group_calibration_gates(policy: Policy, audit: FairnessAudit, bg: pd.DataFrame) -> list[Gate]:
     """Observed/expected events per group and the debiased ECE (policy/_calibration.py)."""
     f = policy.fairness
     bounds = {
@@ -587,7 +588,7 @@ def _group_calibration_gates(policy: Policy, audit: Any, bg: pd.DataFrame) -> li
     }
     inadequate, good = bg[~bg["ok"]], bg[bg["ok"]]
     why = None
-    if not getattr(audit, "scores_are_probabilities", True):
+    if not audit.scores_are_probabilities:
         why = "The scores are not probabilities: calibration cannot be assessed."
     elif good.empty:
         why = "No group is large enough to assess calibration within groups" + (
@@ -605,8 +606,8 @@ def _group_calibration_gates(policy: Policy, audit: Any, bg: pd.DataFrame) -> li
     ]
 
 
-def _fairness_gates(policy: Policy, evidence: Any) -> list[Gate]:
-    audit = getattr(evidence, "fairness", None)
+def _fairness_gates(policy: Policy, evidence: Evidence) -> list[Gate]:
+    audit = evidence.fairness
     names = (
         "fairness.group_adequacy",
         "fairness.fpr_gap",
@@ -697,15 +698,14 @@ def needs_protected_at_scoring(estimator: Any, _depth: int = 0) -> list[str]:
     return sorted(set(found))
 
 
-def _model_gates(policy: Policy, evidence: Any, model: Any) -> list[Gate]:
+def _model_gates(policy: Policy, evidence: Evidence, model: RiskModel | None) -> list[Gate]:
     names = ("evidence.model_match", "fairness.mitigation", "features.protected")
     if model is None:
         return [
             _gate(n, "insufficient_evidence", NAN, "-", "Not checked: pass model= to Policy.check.")
             for n in names
         ]
-    version = getattr(model, "version_", None)
-    name = getattr(model, "display_name", None)
+    version, name = model.version_, model.display_name
     same = version == evidence.model_version and name == evidence.model_name
     gates = [
         _gate(
@@ -735,9 +735,8 @@ def _model_gates(policy: Policy, evidence: Any, model: Any) -> list[Gate]:
         )
     )
 
-    spec = getattr(model, "spec", None)
-    protected = list(getattr(spec, "protected_names", []) or [])
-    used = [f for f in getattr(model, "features_", []) if f in protected]
+    spec = model.spec
+    used = [f for f in model.features_ if f in spec.protected_names]
     mode = policy.features.protected_as_feature
     if used:
         just = "; ".join(f"{f}: {spec.feature(f).justification}" for f in used)
@@ -764,8 +763,8 @@ def _model_gates(policy: Policy, evidence: Any, model: Any) -> list[Gate]:
     return gates
 
 
-def _proxy_gate(policy: Policy, evidence: Any) -> Gate:
-    scan = getattr(evidence, "proxies", None)
+def _proxy_gate(policy: Policy, evidence: Evidence) -> Gate:
+    scan = evidence.proxies
     bound = "no feature is a proxy for a protected attribute"
     if scan is None:
         return _gate(
@@ -775,14 +774,9 @@ def _proxy_gate(policy: Policy, evidence: Any) -> Gate:
             bound,
             "The evidence has no proxy scan (assess with fairness=True).",
         )
-    ff = getattr(scan, "flagged_features", None)
-    flagged = list((ff() if callable(ff) else ff) or [])
-    joint = getattr(scan, "joint", None)
-    jointly = (
-        [str(a) for a in joint.loc[joint["flagged"].astype(bool), "attribute"]]
-        if isinstance(joint, pd.DataFrame) and "flagged" in joint
-        else []
-    )
+    flagged = list(scan.flagged_features)
+    joint = scan.joint
+    jointly = [str(a) for a in joint.loc[joint["flagged"].astype(bool), "attribute"]]
     if not flagged and not jointly:
         return _gate(
             "features.proxies",
@@ -845,7 +839,7 @@ def _cuts(cuts: list[float]) -> str:
     return ", ".join(f"{c:.1%}" for c in cuts)
 
 
-def _bands_gate(policy: Policy, evidence: Any) -> Gate:
+def _bands_gate(policy: Policy, evidence: Evidence) -> Gate:
     """The flag threshold must be a band edge: no flagged person in the lowest band."""
     bands, thr = policy.bands, float(evidence.threshold)
     bound = "the flag threshold is a band edge"
@@ -907,10 +901,10 @@ def check_policy(
         policy_name=policy.name,
         policy_version=policy.version,
         policy_sha256=policy.sha256,
-        model_name=getattr(evidence, "model_name", None),
-        model_version=getattr(evidence, "model_version", None),
+        model_name=evidence.model_name,
+        model_version=evidence.model_version,
         criterion=policy.fairness.criterion,
         criterion_rationale=policy.fairness.criterion_rationale,
         checked_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        notes=tuple(getattr(evidence, "notes", ()) or ()),
+        notes=tuple(evidence.notes),
     )
