@@ -16,10 +16,26 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PUBLISHED_DIGITS", "dumps_published", "round_floats"]
+__all__ = ["PUBLISHED_DIGITS", "dumps_published", "finite_or_none", "round_floats"]
 
 #: Significant digits of every float in a published JSON document.
 PUBLISHED_DIGITS = 6
+
+
+def finite_or_none(x: float | None) -> float | None:
+    """A number for JSON, which has no NaN: NaN and infinities become ``null`` (None).
+
+    The one NaN-to-JSON rule of the cards and the policy gates.
+
+    Examples
+    --------
+    >>> finite_or_none(float("nan")), finite_or_none(np.float32(0.5)), finite_or_none(None)
+    (None, 0.5, None)
+    """
+    if x is None:
+        return None
+    v = float(x)
+    return v if math.isfinite(v) else None
 
 
 def round_floats(obj: Any, digits: int = PUBLISHED_DIGITS) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -342,3 +343,46 @@ def test_the_card_and_the_gates_use_one_adequacy_rule(fitted, full_context, sche
     assert rule == {"source": "policy", "min_rows": 100, "min_events": 20, "min_nonevents": 20}
     assert "the policy's rule, the one its gates use" in card.to_markdown()
     assert not list(schema_validator.iter_errors(json.loads(card.to_json())))
+
+
+# ---------------------------------------------------------------------- one-way flow, JSON
+def test_a_card_is_built_once_and_given_its_gates(fitted, full_context, fixed_time, tmp_path):
+    from riskmodels.errors import SchemaError
+    from riskmodels.policy import GateReport, Policy
+
+    model, evidence, _ = fitted
+    policy = Policy.default()
+    card = ModelCard.build(model, evidence, full_context, policy=policy, generated_at=fixed_time)
+    assert card.data["review"]["gate_status"] is None
+    assert "No decision can be asked for yet" in card.to_markdown()
+    report = policy.check(evidence, model=model, context=card.context)
+    gated = card.with_gates(report, {"fairness.group_adequacy": "small groups accepted"})
+    review = gated.data["review"]
+    assert (
+        review["gate_status"] == report.status and gated.data["gate"]["summary"] == report.summary()
+    )
+    assert [g["name"] for g in review["attention"]] == [
+        g.name for g in report if g.status != "pass"
+    ]
+    assert len(review["watch"]) == 3
+    assert review["waivers"]["recorded"] == [
+        {"gate": "fairness.group_adequacy", "reason": "small groups accepted"}
+    ]
+    # the old two-way calls fail with the way forward
+    with pytest.raises(SchemaError, match="with_gates"):
+        ModelCard.build(model, evidence, full_context, gate=report)
+    with pytest.raises(SchemaError, match="GateReport"):
+        card.with_gates(report.to_dict())
+    other = dataclasses.replace(report, model_version="0" * 12)
+    with pytest.raises(SchemaError, match="model version"):
+        card.with_gates(other)
+    # one JSON encoding: text round trips, files through save/load
+    back = ModelCard.from_json(gated.to_json())
+    assert back.to_json() == gated.to_json() and back.context == gated.context
+    assert back.to_atrs().json == gated.to_atrs().json
+    gated.save(tmp_path / "card")
+    assert ModelCard.load(tmp_path / "card").to_json() == gated.to_json()
+    report.save(tmp_path / "gates.json")
+    assert GateReport.load(tmp_path / "gates.json") == report
+    with pytest.raises(SchemaError, match="model card document"):
+        ModelCard.from_dict({"schema": "something else"})

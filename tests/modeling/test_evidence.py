@@ -67,8 +67,11 @@ def test_json_round_trip_is_exact(assessed, tmp_path):
     back = rm.Evidence.from_json(text)
     assert back == ev
     assert json.loads(back.to_json()) == json.loads(text)
-    ev.to_json(tmp_path / "evidence.json")
-    assert rm.Evidence.from_json(str(tmp_path / "evidence.json")) == ev
+    ev.save(tmp_path / "evidence.json")
+    assert rm.Evidence.load(tmp_path / "evidence.json") == ev
+    # text and paths are never guessed: a path given as text is refused with the fix
+    with pytest.raises(rm.errors.SchemaError, match=r"Evidence\.load"):
+        rm.Evidence.from_json(str(tmp_path / "evidence.json"))
 
 
 def test_html_and_plots(assessed):

@@ -53,7 +53,7 @@ def test_run_records_params_metrics_and_evidence(assessed, store, tmp_path):
     assert "baseline_auc" in run.data.metrics
     assert run.data.tags["riskmodels.decision_support_only"] == "true"
     local = client.download_artifacts(run_id, "evidence.json", str(tmp_path))
-    assert rm.Evidence.from_json(local) == evidence
+    assert rm.Evidence.load(local) == evidence
     # artifacts beside the database, not in ./mlruns of the working folder
     beside = Path(store.removeprefix("sqlite:///")).parent / "mlartifacts"
     assert run.info.artifact_uri.startswith(beside.as_uri())

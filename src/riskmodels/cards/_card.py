@@ -295,8 +295,11 @@ class ModelCard:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ModelCard:
-        """A card from a ``model_card.json`` file (see :meth:`save`)."""
-        return cls.from_json(Path(path).read_text(encoding="utf-8"))
+        """A card from a ``model_card.json`` file, or from the folder :meth:`save` wrote."""
+        path = Path(path)
+        if path.is_dir():
+            path = path / CARD_FILES["json"]
+        return cls.from_json(path.read_text(encoding="utf-8"))
 
     # ------------------------------------------------------------------ renderers
     def to_markdown(self, figures_dir: str | None = None) -> str:

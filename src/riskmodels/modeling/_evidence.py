@@ -6,6 +6,7 @@ import datetime as dt
 import html
 import inspect
 import json
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,7 @@ import pandas as pd
 from riskmodels._progress import Step
 from riskmodels._progress import active as progress_active
 from riskmodels.data._quality import DataQualityReport, check_quality
+from riskmodels.errors import Problem, SchemaError
 from riskmodels.modeling._split import SPLIT_ATTR
 
 if TYPE_CHECKING:
@@ -184,23 +186,43 @@ class Evidence:
             d["auc_gain"] = Estimate.from_dict(d["auc_gain"])
         return cls(**d)
 
-    def to_json(self, path: str | None = None) -> str:
-        """JSON text (written atomically to ``path`` when given)."""
-        text = json.dumps(self.to_dict(), indent=1, allow_nan=False)
-        if path is not None:
-            from riskmodels._io import atomic_write_text
-
-            atomic_write_text(path, text)
-        return text
+    def to_json(self) -> str:
+        """The evidence as JSON text (NaN as null); :meth:`save` writes it to a file."""
+        return json.dumps(self.to_dict(), indent=1, allow_nan=False)
 
     @classmethod
-    def from_json(cls, text_or_path: str) -> Evidence:
-        """Read evidence from JSON text or a path to a JSON file."""
-        text = text_or_path
-        if not text.lstrip().startswith("{"):
-            with open(text_or_path, encoding="utf-8") as fh:
-                text = fh.read()
-        return cls.from_dict(json.loads(text))
+    def from_json(cls, text: str) -> Evidence:
+        """Evidence from :meth:`to_json` text (read a file with :meth:`load`).
+
+        Raises
+        ------
+        SchemaError
+            ``text`` is not JSON (a file path, for example: use :meth:`load`).
+        """
+        try:
+            data = json.loads(text)
+        except (TypeError, ValueError) as err:
+            raise SchemaError(
+                Problem(
+                    "text",
+                    f"not JSON text ({str(err)[:60]})",
+                    "pass the text of evidence.to_json(); read a file with Evidence.load(path)",
+                ),
+                context="Invalid argument to Evidence.from_json",
+            ) from None
+        return cls.from_dict(data)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write :meth:`to_json` to ``path`` atomically."""
+        from riskmodels._io import atomic_write_text
+
+        atomic_write_text(path, self.to_json())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Evidence:
+        """Evidence from a file written by :meth:`save`."""
+        with open(path, encoding="utf-8") as fh:
+            return cls.from_json(fh.read())
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Evidence) and self.to_dict() == other.to_dict()

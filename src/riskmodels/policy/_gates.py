@@ -5,12 +5,15 @@ from __future__ import annotations
 import html
 import json
 import math
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import pandas as pd
 
+from riskmodels._io import atomic_write_text
+from riskmodels._json import finite_or_none
 from riskmodels.errors import PolicyError
 
 __all__ = ["GATE_STATUSES", "NON_WAIVABLE", "Gate", "GateReport", "fmt_number"]
@@ -24,10 +27,6 @@ GATE_STATUSES = ("pass", "warn", "insufficient_evidence", "fail")
 #: 2010 s.13).
 NON_WAIVABLE = frozenset({"evidence.model_match", "fairness.mitigation", "policy.bands"})
 _SCHEMA = "riskmodels.policy.GateReport/1"
-
-
-def _num(x: float) -> float | None:
-    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
 
 
 def _unnum(x: Any) -> float:
@@ -77,7 +76,7 @@ class Gate:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         for k in ("value", "lo", "hi"):
-            d[k] = _num(d[k])
+            d[k] = finite_or_none(d[k])
         return d
 
     @classmethod
@@ -339,6 +338,16 @@ class GateReport:
     def from_json(cls, text: str) -> GateReport:
         """Read a report written by :meth:`to_json`."""
         return cls.from_dict(json.loads(text))
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write :meth:`to_json` to ``path`` atomically."""
+        atomic_write_text(path, self.to_json())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> GateReport:
+        """A report from a file written by :meth:`save`."""
+        with open(path, encoding="utf-8") as fh:
+            return cls.from_json(fh.read())
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, GateReport):

@@ -8,23 +8,14 @@ from typing import Any
 
 import numpy as np
 
+from riskmodels._json import finite_or_none
 from riskmodels.metrics import Estimate
 
 __all__ = ["estimate", "num", "opt_int", "plain", "slug"]
 
 
-def num(x: Any) -> float | None:
-    """A float for JSON: NaN, infinities and None become None.
-
-    Examples
-    --------
-    >>> num(float("nan")), num(np.float32(0.5)), num(None)
-    (None, 0.5, None)
-    """
-    if x is None:
-        return None
-    v = float(x)
-    return v if math.isfinite(v) else None
+#: NaN and infinities become None: the one rule, from riskmodels._json.
+num = finite_or_none
 
 
 def opt_int(x: Any) -> int | None:
