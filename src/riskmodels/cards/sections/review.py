@@ -30,7 +30,7 @@ def first_sentence(text: str) -> str:
 
     Examples
     --------
-    >>> first_sentence("AUC 0.731 meets >= 0.7. Not judged, too small:\n a, b.")
+    >>> first_sentence("AUC 0.731 meets >= 0.7. Not judged,  too small:   a, b.")
     'AUC 0.731 meets >= 0.7.'
     """
     return _SENTENCE_END.split(" ".join(text.split()), maxsplit=1)[0]
