@@ -3,10 +3,8 @@ and the largest publishable gaps."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from riskmodels.cards._sdc import redact_small_counts, suppressed_rates, withheld_counts
@@ -17,34 +15,35 @@ from riskmodels.fairness import FairnessAudit
 from riskmodels.fairness._engine import METRICS as GROUP_METRICS
 from riskmodels.policy import Policy
 
-__all__ = ["GAP_METRICS", "AdequacyRule", "adequacy_rule", "build", "criterion"]
+__all__ = ["GAP_METRICS", "adequacy_rule", "build", "criterion", "judged"]
 
 #: The gaps the card reports (selection, error and precision rates against the reference).
 GAP_METRICS = ("selection_rate", "tpr", "fpr", "ppv")
 
-#: (description for the card, the judge: by_group frame -> boolean array)
-AdequacyRule = tuple[dict[str, Any], Callable[[pd.DataFrame], np.ndarray]]
+
+def judged(audit: FairnessAudit, policy: Policy | None) -> FairnessAudit:
+    """The audit as the gates judge it: with a policy, its adequacy rule
+    (``FairnessPolicy.adequate``) applied through ``FairnessAudit.judged_by``, so a group
+    the card shows as judged is never one the gates call too small."""
+    return audit if policy is None else audit.judged_by(policy.fairness.adequate(audit.by_group))
 
 
-def adequacy_rule(audit: FairnessAudit, policy: Policy | None) -> AdequacyRule:
-    """The rule that marks a group too small: the policy's ``FairnessPolicy.adequate`` when
-    there is a policy (the rule its gates use, so card and gates agree), else the audit's."""
+def adequacy_rule(audit: FairnessAudit, policy: Policy | None) -> dict[str, Any]:
+    """The group-adequacy rule in the card's words: the policy's, or the audit's own."""
     if policy is not None:
         f = policy.fairness
-        described = {
+        return {
             "source": "policy",
             "min_rows": int(f.min_group_size),
             "min_events": int(f.min_group_events),
             "min_nonevents": int(f.min_group_nonevents),
         }
-        return described, lambda bg: np.asarray(f.adequate(bg), dtype=bool)
-    described = {
+    return {
         "source": "audit",
         "min_rows": int(audit.min_group_size),
         "min_events": 1,
         "min_nonevents": 1,
     }
-    return described, lambda bg: bg["adequate"].astype(bool).to_numpy()
 
 
 def criterion(policy: Policy | None) -> dict[str, Any]:
@@ -81,9 +80,8 @@ def _metric_cells(r: dict[str, Any], hidden: set[str], sdc: int) -> tuple[dict[s
     return cells, out_rates
 
 
-def _tables(audit: FairnessAudit, sdc: int, judge: Callable) -> list[dict[str, Any]]:
+def _tables(audit: FairnessAudit, sdc: int) -> list[dict[str, Any]]:
     bg = audit.by_group.reset_index(drop=True)
-    adequate = judge(bg)
     withheld = withheld_counts(bg, sdc)
     tables: dict[str, dict[str, Any]] = {}
     for i, r in enumerate(bg.to_dict(orient="records")):
@@ -104,10 +102,8 @@ def _tables(audit: FairnessAudit, sdc: int, judge: Callable) -> list[dict[str, A
             {
                 "group": str(r["group"]),
                 "reference": bool(r["is_reference"]),
-                # a group the audit judged but the policy's rule calls too small is shown
-                # as too small, as the gates treat it
-                "status": str(r["status"]) if adequate[i] or not r["adequate"] else "sparse",
-                "adequate": bool(adequate[i]),
+                "status": str(r["status"]),
+                "adequate": bool(r["adequate"]),
                 "n": None if "n" in hidden else int(r["n"]),
                 "n_pos": None if "n_pos" in hidden else int(r["n_pos"]),
                 "n_neg": None if "n_neg" in hidden else int(r["n_neg"]),
@@ -165,15 +161,8 @@ def _gaps(audit: FairnessAudit, tables: list[dict[str, Any]]) -> list[dict[str, 
     left out for disclosure control.
     """
     shown = {(t["attribute"], row["group"]): row["metrics"] for t in tables for row in t["rows"]}
-    judged = {
-        (t["attribute"], row["group"]) for t in tables for row in t["rows"] if row["adequate"]
-    }
-    d = audit.disparities
-    both = [
-        (a, g) in judged and (a, ref) in judged
-        for a, g, ref in zip(d["attribute"], d["group"], d["reference"], strict=True)
-    ]
-    d = d[d["adequate"] & (d["group"] != d["reference"]) & np.asarray(both, dtype=bool)]
+    d = audit.disparities  # judged: a comparison is adequate when both groups are
+    d = d[d["adequate"] & (d["group"] != d["reference"])]
     return [
         _gap_entry(
             t, metric, d[(d["attribute"] == t["attribute"]) & (d["metric"] == metric)], shown
@@ -228,8 +217,9 @@ def build(inputs: CardInputs, sdc: int) -> dict[str, Any]:
                 ],
             }
         }
-    described, judge = adequacy_rule(audit, inputs.policy)
-    tables = _tables(audit, sdc, judge)
+    described = adequacy_rule(audit, inputs.policy)
+    audit = judged(audit, inputs.policy)
+    tables = _tables(audit, sdc)
     return {
         "fairness": {
             "available": True,

@@ -14,7 +14,7 @@ from riskmodels.cards._sdc import redact_small_counts
 from riskmodels.cards._text import CANNOT_KNOW, LABEL_BIAS
 from riskmodels.cards.sections._inputs import CardInputs
 from riskmodels.cards.sections._values import num
-from riskmodels.cards.sections.fairness import adequacy_rule
+from riskmodels.cards.sections.fairness import judged
 from riskmodels.policy import GateReport
 
 __all__ = ["NO_GATES", "build", "gates"]
@@ -69,9 +69,8 @@ def _small_groups_item(inputs: CardInputs) -> dict[str, str] | None:
     audit = inputs.evidence.fairness
     if audit is None:
         return None
-    _, judge = adequacy_rule(audit, inputs.policy)
-    bg = audit.by_group
-    small = bg[~judge(bg)]
+    bg = judged(audit, inputs.policy).by_group
+    small = bg[~bg["adequate"].astype(bool)]
     if small.empty:
         return None
     singles = [
