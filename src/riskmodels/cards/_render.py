@@ -17,6 +17,7 @@ from riskmodels.cards._format import (
     md_text,
 )
 from riskmodels.cards._plots import CardFigure
+from riskmodels.cards._text import METRIC_LABELS
 
 if TYPE_CHECKING:
     # jinja2 is imported when the first card is rendered, not with riskmodels.
@@ -29,18 +30,6 @@ __all__ = [
     "render_markdown",
 ]
 
-METRIC_LABELS = {
-    "selection_rate": "Share flagged",
-    "tpr": "True positive rate",
-    "fpr": "False positive rate",
-    "fnr": "False negative rate",
-    "ppv": "Positive predictive value",
-    "npv": "Negative predictive value",
-    "auc": "AUC",
-    "ece": "Calibration error",
-    "base_rate": "Base rate",
-    "oe_ratio": "Observed / expected",
-}
 STATUS_LABELS = {
     "ok": "ok",
     "sparse": "too small",

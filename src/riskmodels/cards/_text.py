@@ -11,6 +11,7 @@ __all__ = [
     "CRITERIA",
     "DECISION_SUPPORT_STATEMENT",
     "LABEL_BIAS",
+    "METRIC_LABELS",
     "METRIC_TEXT",
     "STANDING_PROHIBITIONS",
     "TRADEOFF",
@@ -163,3 +164,17 @@ METRIC_TEXT: tuple[tuple[str, str, str], ...] = (
     ),
     ("ppv", "Positive predictive value", "Share of flagged people who had an incident."),
 )
+
+#: Short names of group metrics, for table headings and the reviewer summary.
+METRIC_LABELS = {
+    "selection_rate": "Share flagged",
+    "tpr": "True positive rate",
+    "fpr": "False positive rate",
+    "fnr": "False negative rate",
+    "ppv": "Positive predictive value",
+    "npv": "Negative predictive value",
+    "auc": "AUC",
+    "ece": "Calibration error",
+    "base_rate": "Base rate",
+    "oe_ratio": "Observed / expected",
+}

@@ -9,15 +9,9 @@ import re
 from typing import Any
 
 from riskmodels.cards._format import fmt_estimate, fmt_value
+from riskmodels.cards._text import METRIC_LABELS
 
 __all__ = ["build", "first_sentence"]
-
-_METRIC_WORDS = {
-    "selection_rate": "selection rate",
-    "tpr": "true positive rate",
-    "fpr": "false positive rate",
-    "ppv": "positive predictive value",
-}
 
 
 #: Where a sentence ends: a full stop before a capital letter (numbers like 0.731 and
@@ -77,8 +71,9 @@ def _gap(d: dict[str, Any]) -> dict[str, Any]:
         "" if lo is None or hi is None else f" ({100 * lo:+.1f} to {100 * hi:+.1f})"
     )
     text = (
-        f"{_METRIC_WORDS.get(pick['metric'], pick['metric'])} of {pick['attribute']} = "
-        f"{pick['group']} vs {pick['reference']}: {points} percentage points"
+        f"{METRIC_LABELS.get(pick['metric'], pick['metric']).lower()} gap, "
+        f"{pick['attribute']} = {pick['group']} vs {pick['reference']}: {points} "
+        "percentage points"
     )
     if not credible:
         text += "; no published gap's interval excludes zero"
