@@ -386,3 +386,22 @@ def test_a_card_is_built_once_and_given_its_gates(fitted, full_context, fixed_ti
     assert GateReport.load(tmp_path / "gates.json") == report
     with pytest.raises(SchemaError, match="model card document"):
         ModelCard.from_dict({"schema": "something else"})
+
+
+def test_the_model_sentence_follows_the_recorded_calibration_scheme():
+    from riskmodels.cards.sections.model import estimator_text
+    from riskmodels.modeling._model import HOLDOUT_FROM, HOLDOUT_SHARE
+
+    held = estimator_text(
+        "hgb",
+        "isotonic",
+        {"scheme": "held_out", "holdout_share": HOLDOUT_SHARE, "grouped_by_person": True},
+    )
+    assert f"a held-out {HOLDOUT_SHARE:.0%}" in held and f"{HOLDOUT_FROM:,}" in held
+    assert "isotonic regression" in held and "fitted on fitted" not in held
+    folds = estimator_text("logistic", "sigmoid", {"scheme": "cross_validated", "folds": 5})
+    assert folds.endswith("fitted on 5-fold out-of-fold predictions.")
+    # a model saved before calibration_info_ existed: its recorded sentence, not a guess
+    old = estimator_text("hgb", "sigmoid", {}, "held-out 20% calibration set")
+    assert old.endswith("(held-out 20% calibration set).")
+    assert estimator_text("hgb", None, {}).endswith("without a separate calibration step.")

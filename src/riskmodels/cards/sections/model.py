@@ -18,11 +18,14 @@ _ESTIMATORS = {
 }
 
 
-def estimator_text(estimator: str, calibration: str | None, info: dict[str, Any]) -> str:
+def estimator_text(
+    estimator: str, calibration: str | None, info: dict[str, Any], scheme: str = "unrecorded data"
+) -> str:
     """One sentence: the estimator, and how its scores became probabilities.
 
-    ``info`` is the model's ``calibration_info_`` (method, scheme, holdout share, grouping;
-    empty for a model saved before it was recorded).
+    ``info`` is the model's ``calibration_info_`` (method, scheme, holdout share, grouping);
+    a model saved before it was recorded has none, and its ``calibration_scheme_`` sentence
+    (``scheme``) is quoted instead.
 
     Examples
     --------
@@ -36,6 +39,9 @@ def estimator_text(estimator: str, calibration: str | None, info: dict[str, Any]
         return f"{base}, without a separate calibration step."
     how = "isotonic regression" if calibration == "isotonic" else "a logistic (sigmoid) curve"
     grouped = " grouped by person" if info.get("grouped_by_person") else ""
+    if not info.get("scheme"):
+        # a model saved before calibration_info_ was recorded: quote its recorded scheme
+        return f"{base}, its scores turned into probabilities by {how} ({scheme})."
     if info.get("scheme") == "held_out":
         share = info.get("holdout_share", HOLDOUT_SHARE)
         where = (
@@ -75,7 +81,10 @@ def build(inputs: CardInputs, sdc: int) -> dict[str, Any]:
             "version": model.version_,
             "estimator": model.estimator_name,
             "estimator_description": estimator_text(
-                model.estimator_name, model.calibration, model.calibration_info_ or {}
+                model.estimator_name,
+                model.calibration,
+                model.calibration_info_ or {},
+                model.calibration_scheme_ or "unrecorded data",
             ),
             "calibration": model.calibration,
             "target": spec.target,
