@@ -28,7 +28,7 @@ def prison(tmp_path_factory, release_maker, card):
     model = rm.RiskModel(spec, estimator="logistic", random_state=0).fit(train)
     evidence = model.assess(test, n_boot=50, fairness=False, explain=False)
     policy = Policy.default()
-    report = policy.check(evidence, card=card, model=model)
+    report = policy.check(evidence, model=model, context=card.context)
     waivers = {g.name: f"test reviewer: {g.reason}" for g in report if g.status != "pass"}
     out = tmp_path_factory.mktemp("releases") / "prison-monitored"
     release_maker(model, evidence, card, policy, out, waivers, valid_for_days=90)
