@@ -33,7 +33,7 @@ def reviewed(fitted):
     model, evidence, _, _ = fitted
     policy = Policy.default()
     gates = policy.check(evidence, model=model)
-    card = rm.ModelCard.build(model, evidence, None, gates, policy=policy)
+    card = rm.ModelCard.build(model, evidence, None, policy=policy).with_gates(gates)
     return model, evidence, card, gates, policy
 
 
