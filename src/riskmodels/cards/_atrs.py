@@ -232,9 +232,16 @@ def _library_risks(card: dict[str, Any]) -> list[dict[str, str]]:
         {
             "risk": "Automation bias: reviewers may defer to the score.",
             "evidence": "Every risk list has columns in which the member of staff records "
-            "their decision, whether they agree with the flag, and why. riskmodels does not "
-            "read these records back or measure agreement: the owner must review them (e.g. "
-            "how often each reviewer simply agrees with the flag).",
+            "their decision, whether they agree with the flag, and why. "
+            + (
+                "Returned lists are read back into the site's monitoring store "
+                "(rm.monitoring.record_reviews), and the monitoring report measures "
+                "agreement with the flag by band and establishment. "
+                + card["lifecycle"]["monitoring"]
+                if card["lifecycle"].get("monitoring")
+                else "No policy was given, so no monitoring thresholds are stated: the "
+                "owner must review the recorded decisions."
+            ),
         },
     ]
     if fr["small_groups"]:

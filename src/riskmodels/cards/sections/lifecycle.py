@@ -78,5 +78,36 @@ def build(inputs: CardInputs, sdc: int) -> dict[str, Any]:
             "valid_until": None if until is None else str(until),
             "max_validity_days": opt_int(policy.validity.max_days) if policy else None,
             "release": rel,
+            "monitoring": monitoring_sentence(policy),
         }
     }
+
+
+def monitoring_sentence(policy: Any) -> str | None:
+    """What monitoring the policy configures, in words (from its ``monitoring`` and
+    ``approvals`` sections: every number is the policy's own), or None without a policy.
+
+    Examples
+    --------
+    >>> from riskmodels.policy import Policy
+    >>> monitoring_sentence(Policy.default()).split(";")[0]
+    "Every scoring run is kept in the site's monitoring store"
+    """
+    if policy is None:
+        return None
+    m = policy.monitoring
+    text = (
+        "Every scoring run is kept in the site's monitoring store; the riskmodels monitor command "
+        "reports, per period, runs refused and drifted, review coverage of flagged people "
+        f"(warning below {m.min_review_coverage:.0%}), agreement with the flag (an "
+        f"automation-bias warning at {m.max_agreement:.0%} or more over at least "
+        f"{m.min_reviews} reviews) and, on matured outcomes, incidents among flagged and "
+        "not flagged people and observed/expected incidents by protected group."
+    )
+    if m.suspend_on_calibration:
+        text += (
+            " Matured outcomes that show the population or a group miscalibrated by the "
+            "fairness gate's rule suspend the release: it scores nobody until "
+            f"{policy.approvals.required} approver(s) sign its reinstatement."
+        )
+    return text
