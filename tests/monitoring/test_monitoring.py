@@ -166,6 +166,10 @@ def test_planted_miscalibration_suspends_until_two_approvers_reinstate(prison, s
     others = oe[oe.group.str.startswith("age_band=") & (oe.group != name)]
     assert len(others) >= 3 and not (others["status"] == "fail").any()
     assert r.suspended and len(r.suspensions) >= 1
+    auc = r.indicators.query("indicator == 'auc' and period == 'all'").iloc[0]
+    assert auc["lo"] < auc["value"] < auc["hi"] and auc["n"] == rl.counts["scored"]
+    shares = r.indicators.query("indicator == 'band_share' and period == 'all'")
+    assert shares["value"].sum() == pytest.approx(1.0)
     log = rm.verify_audit_log(site_paths["audit_log"])
     assert any(e["event"] == "suspended" for e in log)
     with pytest.raises(ReleaseError, match="suspended by monitoring") as info:

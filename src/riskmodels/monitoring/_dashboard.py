@@ -35,6 +35,9 @@ _LABELS = {
     "days_to_review_median": "Days from list to decision (median)",
     "incident_rate": "Incidents in the outcome window",
     "observed_expected": "Observed / expected incidents",
+    "auc": "AUC on matured outcomes",
+    "mean_score": "Mean score",
+    "band_share": "Share of people scored",
 }
 #: Indicators drawn over time: (indicator, group, y-axis label).
 _PLOTS = (
@@ -77,7 +80,7 @@ def _value(r: Any) -> str:
         if rate
         else (
             f"{v:.2f}"
-            if r["indicator"] in {"observed_expected", "days_to_review_median"}
+            if r["indicator"] in {"observed_expected", "days_to_review_median", "auc"}
             else f"{v:,.0f}"
         )
     )

@@ -277,6 +277,7 @@ def _outcomes(issued: pd.DataFrame, policy: Any) -> list[dict[str, Any]]:
         return out
     fair = policy.fairness
     for p, k in [*known.groupby("period", sort=True), ("all", known)]:
+        out.append(_auc(p, k, policy))
         for status_value, label in (("flagged", "flagged"), ("not_flagged", "not flagged")):
             g = k[k["status"] == status_value]
             out.append(
@@ -316,6 +317,61 @@ def _outcomes(issued: pd.DataFrame, policy: Any) -> list[dict[str, Any]]:
                     "detail": f"{int(o)} observed / {e:.1f} expected incidents; band "
                     f"[{band[0]}, {band[1]}], exact Poisson 95% interval",
                 }
+            )
+    return out
+
+
+def _auc(p: str, k: pd.DataFrame, policy: Any) -> dict[str, Any]:
+    """Discrimination on matured outcomes, with its bootstrap interval; judged against the
+    policy's AUC floor only with the policy's minimum events and non-events."""
+    from riskmodels.metrics import roc_auc_ci
+
+    y = k["outcome"].to_numpy(dtype=int)
+    est = roc_auc_ci(y, k["score"].to_numpy(dtype=float), n_boot=500, random_state=0)
+    r = policy.reliability
+    enough = int(y.sum()) >= r.min_events and int((1 - y).sum()) >= r.min_nonevents
+    if est.status != "ok" or not enough:
+        status = "insufficient_evidence"
+    else:
+        status = "warn" if est.value < r.min_auc else "pass"
+    return {
+        "period": p,
+        "indicator": "auc",
+        "group": "all",
+        "value": est.value,
+        "lo": est.lo,
+        "hi": est.hi,
+        "n": est.n,
+        "status": status,
+        "detail": f"discrimination on matured outcomes (policy floor {r.min_auc}; needs "
+        f"{r.min_events} events and {r.min_nonevents} non-events)",
+    }
+
+
+def _scores(issued: pd.DataFrame) -> list[dict[str, Any]]:
+    """The score distribution per period: mean score and each band's share of the scored."""
+    out = []
+    scored = issued[issued["score"].notna()]
+    for p, g in [*scored.groupby("period", sort=True), ("all", scored)]:
+        out.append(
+            {
+                **_count(p, "mean_score", 0),
+                "value": float(g["score"].mean()),
+                "n": len(g),
+                "detail": "mean calibrated score of the people scored",
+            }
+        )
+        for band, b in g.groupby("band", sort=True):
+            out.append(
+                _rows(
+                    p,
+                    "band_share",
+                    f"band {band}",
+                    len(b),
+                    len(g),
+                    "info",
+                    "share of the people scored in this band",
+                )
             )
     return out
 
@@ -429,7 +485,7 @@ def report(
     )
     rows = _volume(runs, refused)
     if len(issued):
-        rows += _reviews(issued, rel.policy) + _outcomes(issued, rel.policy)
+        rows += _scores(issued) + _reviews(issued, rel.policy) + _outcomes(issued, rel.policy)
     indicators = pd.DataFrame(rows, columns=list(INDICATOR_COLUMNS))
     suspensions = [
         e
