@@ -77,6 +77,8 @@ _STRATEGIES = ("uniform", "quantile")
 _NEWTON_MAX_STEP = 5.0
 _NEWTON_MAX_ITER = 100
 _NEWTON_TOL = 1e-10
+# a step this small (relative) after no log-likelihood gain is rounding, not progress
+_NEWTON_FLOOR = 1e-7
 
 
 # ---------------------------------------------------------------------------- validation
@@ -331,7 +333,13 @@ def _logistic_fit(
         da[idx], db[idx], scale[idx] = step_a[ok], step_b[ok], first[ok]
         a[idx] += scale[idx] * da[idx]
         b[idx] += scale[idx] * db[idx]
-        done = ok & (size <= tol * (1.0 + np.abs(a[acc]) + np.abs(b[acc])))
+        magnitude = 1.0 + np.abs(a[acc]) + np.abs(b[acc])
+        # near separation the information is tiny, so rounding in the gradient alone can
+        # keep a step of ~1e-9 alive for ever: a step that is small and follows one that no
+        # longer raised the log-likelihood is at the floating-point floor, i.e. converged
+        gain = ll[~worse] - prev[~worse]
+        at_floor = (size <= _NEWTON_FLOOR * magnitude) & (gain <= 1e-13 * np.abs(ll[~worse]))
+        done = ok & ((size <= tol * magnitude) | at_floor)
         converged[acc[done]] = True
         active = np.concatenate([rej[~stalled], acc[ok & ~done]])
     a[~converged] = np.nan
