@@ -41,6 +41,21 @@ def test_a_clean_log_verifies(log):
     assert json.loads(head_path(log).read_text())["count"] == 4
 
 
+def test_an_edit_after_a_verification_is_still_detected(log):
+    # a verified prefix is remembered in-process by its bytes' digest: a later edit of
+    # those bytes must send the whole log through the entry-by-entry check again
+    entries = verify_audit_log(log)
+    entries[0]["rows_in"] = -1  # the caller's copy; the remembered entries are unchanged
+    append_entry(log, {"purpose": "research_evaluation", "rows_in": 104, "user": "u"})
+    assert [e["rows_in"] for e in verify_audit_log(log)] == [100, 101, 102, 103, 104]
+    lines = _lines(log)
+    lines[0] = lines[0].replace('"rows_in":100', '"rows_in":999')
+    _write(log, lines)
+    _tampered(log, "line 1: entry was edited")
+    _write(log, lines[:-1])  # truncated below the verified length
+    _tampered(log, "line 1: entry was edited")
+
+
 def test_an_edited_entry_is_detected(log):
     lines = _lines(log)
     lines[1] = lines[1].replace('"rows_in":101', '"rows_in":1')
