@@ -204,7 +204,7 @@ def record_reviews(
             }
             for r in reviewed.to_dict(orient="records")
         ]
-        _replace(st, "reviews", rows, ("list_id", "id"))
+        st.replace("reviews", rows, ("list_id", "id"))
     return {"rows": len(returned), "reviewed": len(rows), "list_id": best}
 
 
@@ -212,18 +212,6 @@ def _text(value: Any) -> str | None:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
     return str(value).strip() or None
-
-
-def _replace(st: Store, table: str, rows: list[dict[str, Any]], keys: tuple[str, ...]) -> None:
-    """Insert ``rows``, replacing rows with the same key (one transaction)."""
-    from sqlalchemy import and_, delete
-
-    t = st.t[table]
-    with st.engine.begin() as conn:
-        for r in rows:
-            conn.execute(delete(t).where(and_(*(t.c[k] == r[k] for k in keys))))
-        if rows:
-            conn.execute(t.insert(), rows)
 
 
 def record_outcomes(
@@ -312,5 +300,5 @@ def record_outcomes(
         for i, (p, t, v) in enumerate(zip(person, as_of, y, strict=True))
     ]
     with Store(resolve_store(store, resolve_audit_log(audit_log))) as st:
-        _replace(st, "outcomes", rows, ("release_id", "key"))
+        st.replace("outcomes", rows, ("release_id", "key"))
     return {"rows": len(rows)}

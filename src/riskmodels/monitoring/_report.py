@@ -625,10 +625,9 @@ def reinstate(
             }
         )
     url = resolve_store(store, log_path)
-    from riskmodels.monitoring._record import _replace
 
     with Store(url) as st:
-        _replace(st, "reinstatements", rows, ("suspension_seq", "key"))
+        st.replace("reinstatements", rows, ("suspension_seq", "key"))
     append_entry(
         log_path,
         {
