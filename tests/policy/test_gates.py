@@ -337,3 +337,32 @@ def test_evidence_read_against_another_reference_than_the_policys_cannot_pass_th
     for name in ("fairness.fpr_gap", "fairness.fnr_gap"):
         assert report[name].status == "insufficient_evidence"
         assert "policy names 'F'" in report[name].reason
+
+
+def test_a_group_with_far_fewer_incidents_than_predicted_is_judged_for_calibration(fitted, policy):
+    # group c: 40 incidents predicted, 8 happened. Too few events for the gap gates, but
+    # observed/expected is judged where max(observed, expected) reaches the event floor
+    # (the monitoring rule too): this is the over-prediction the gate exists for
+    model, evidence, _, _ = fitted
+    rng = np.random.default_rng(3)
+    p_a = rng.beta(1.5, 8.5, 3000)
+    y_a = (rng.random(3000) < p_a).astype(int)
+    p_c = np.full(400, 0.1)
+    y_c = np.zeros(400, dtype=int)
+    y_c[:8] = 1
+    audit = rm.fairness.audit(
+        np.concatenate([y_a, y_c]),
+        np.concatenate([p_a, p_c]),
+        pd.Series(["a"] * 3000 + ["c"] * 400, name="group"),
+        threshold=0.2,
+        n_boot=200,
+        random_state=0,
+    )
+    report = policy.check(dataclasses.replace(evidence, fairness=audit), model=model)
+    gate = report["fairness.group_oe_ratio"]
+    assert gate.status == "fail"
+    assert "group=c" in gate.reason and "8 observed, 40.0 expected" in gate.reason
+    assert gate.value == pytest.approx(0.2)
+    # the gap gates still call c too small
+    assert "group=c (n=400, 8 events) too small" in report["fairness.fpr_gap"].reason
+    assert report["fairness.group_adequacy"].status == "insufficient_evidence"

@@ -269,7 +269,7 @@ def _reviews(issued: pd.DataFrame, policy: Any) -> list[dict[str, Any]]:
 def _outcomes(issued: pd.DataFrame, policy: Any) -> list[dict[str, Any]]:
     """On matured outcomes: events among flagged and not flagged, O/E overall and by group
     (the calibration rule of the release's policy: a ``fail`` suspends), AUC."""
-    from riskmodels.policy._calibration import oe_gate_status
+    from riskmodels.policy._calibration import oe_gate_status, oe_judgeable
 
     out = []
     known = issued[issued["outcome"].notna() & issued["score"].notna()]
@@ -300,9 +300,8 @@ def _outcomes(issued: pd.DataFrame, policy: Any) -> list[dict[str, Any]]:
             o, e = float(g["outcome"].sum()), float(g["score"].sum())
             lo, hi = oe_interval(np.array([o]), np.array([e]), 0.95)
             # the exact interval is valid at any count; the floor keeps a handful of
-            # events from deciding. Expected events count too: a group where 40 were
-            # expected and 6 happened is the miscalibration this is here to catch.
-            adequate = len(g) >= fair.min_group_size and max(o, e) >= min_events
+            # events from deciding (the same rule as the approval gate)
+            adequate = bool(oe_judgeable(len(g), o, e, fair.min_group_size, min_events))
             status = str(oe_gate_status(np.array([o]), np.array([e]), band)[0])
             out.append(
                 {

@@ -27,7 +27,32 @@ import numpy as np
 
 from riskmodels.metrics._intervals import oe_interval
 
-__all__ = ["debiased_ece", "oe_gate_status", "oe_interval"]
+__all__ = ["debiased_ece", "oe_gate_status", "oe_interval", "oe_judgeable"]
+
+
+def oe_judgeable(
+    n: np.ndarray, observed: np.ndarray, expected: np.ndarray, min_size: int, min_events: int
+) -> np.ndarray:
+    """Per group: whether its observed/expected events can be judged.
+
+    A group needs ``min_size`` people and ``max(observed, expected) >= min_events``. The
+    larger of the two, not the observed count alone: a group where 40 incidents were
+    expected and 6 happened is the over-prediction this check is there to catch, and a
+    rule counting observed events would call it too small. Approval
+    (``fairness.group_oe_ratio``) and monitoring (``observed_expected``) both use it.
+
+    Examples
+    --------
+    >>> oe_judgeable(np.array([500, 500, 50]), np.array([6, 6, 30]),
+    ...              np.array([39.7, 8.0, 30.0]), 100, 20).tolist()
+    [True, False, False]
+    """
+    o = np.asarray(observed, dtype=float)
+    e = np.asarray(expected, dtype=float)
+    return np.asarray(
+        (np.asarray(n) >= min_size) & (np.fmax(o, e) >= min_events) & np.isfinite(e),
+        dtype=bool,
+    )
 
 
 def oe_gate_status(

@@ -17,7 +17,12 @@ import numpy as np
 import pandas as pd
 
 from riskmodels.errors import PolicyError
-from riskmodels.policy._calibration import debiased_ece, oe_gate_status, oe_interval
+from riskmodels.policy._calibration import (
+    debiased_ece,
+    oe_gate_status,
+    oe_interval,
+    oe_judgeable,
+)
 from riskmodels.policy._gates import NON_WAIVABLE, Gate, GateReport, fmt_number
 
 if TYPE_CHECKING:
@@ -587,23 +592,53 @@ def _group_calibration_gates(policy: Policy, audit: FairnessAudit, bg: pd.DataFr
         "fairness.group_ece": f"<= {_limit(f.max_group_ece)}",
     }
     inadequate, good = bg[~bg["ok"]], bg[bg["ok"]]
-    why = None
     if not audit.scores_are_probabilities:
         why = "The scores are not probabilities: calibration cannot be assessed."
-    elif good.empty:
-        why = "No group is large enough to assess calibration within groups" + (
-            f" ({_describe(inadequate, 2)})." if len(inadequate) else "."
-        )
-    if why is not None:
         return [_gate(n, "insufficient_evidence", NAN, b, why) for n, b in bounds.items()]
-    also = _not_judged(inadequate)
-    expected, ece = _group_expected(audit, good)
-    where = [f"{a}={g}" for a, g in zip(good["attribute"], good["group"], strict=True)]
-    observed = good["n_pos"].to_numpy(dtype=float)
-    return [
-        _oe_gate(policy, observed, expected, where, also, float(audit.confidence)),
-        _ece_gate(policy, ece, where, also),
-    ]
+    expected, ece = _group_expected(audit, bg)
+    observed = bg["n_pos"].to_numpy(dtype=float)
+    where = np.array([f"{a}={g}" for a, g in zip(bg["attribute"], bg["group"], strict=True)])
+    ok = bg["ok"].to_numpy(dtype=bool)
+    # O/E is judged where max(observed, expected) reaches the event floor (the monitoring
+    # rule too): a group with few incidents because far fewer happened than predicted is
+    # the miscalibration this gate exists for, not a group too small to judge
+    judged = oe_judgeable(bg["n"], observed, expected, f.min_group_size, f.min_group_events)
+    gates = []
+    if np.isfinite(expected[ok]).all() and judged.any():
+        gates.append(
+            _oe_gate(
+                policy,
+                observed[judged],
+                expected[judged],
+                list(where[judged]),
+                _not_judged(bg[~judged]),
+                float(audit.confidence),
+            )
+        )
+    elif not np.isfinite(expected[ok]).all():
+        gates.append(
+            _gate(
+                "fairness.group_oe_ratio",
+                "insufficient_evidence",
+                NAN,
+                bounds["fairness.group_oe_ratio"],
+                "Expected events are unknown for some groups (no calibration table).",
+            )
+        )
+    else:
+        gates.append(_too_small("fairness.group_oe_ratio", bounds, inadequate))
+    if good.empty:
+        gates.append(_too_small("fairness.group_ece", bounds, inadequate))
+    else:
+        gates.append(_ece_gate(policy, ece[ok], list(where[ok]), _not_judged(inadequate)))
+    return gates
+
+
+def _too_small(name: str, bounds: dict[str, str], inadequate: pd.DataFrame) -> Gate:
+    why = "No group is large enough to assess calibration within groups" + (
+        f" ({_describe(inadequate, 2)})." if len(inadequate) else "."
+    )
+    return _gate(name, "insufficient_evidence", NAN, bounds[name], why)
 
 
 def _fairness_gates(policy: Policy, evidence: Evidence) -> list[Gate]:

@@ -168,7 +168,9 @@ class FairnessPolicy(_Section):
     lies entirely beyond the bound, ``warn`` when the point estimate is beyond it but the
     CI reaches inside, ``pass`` otherwise (groups too small to judge are named, and block
     through ``fairness.group_adequacy``). Observed/expected events per group ``fail`` only
-    when their exact Poisson CI excludes 1 and the ratio is outside ``group_oe_ratio``;
+    when their exact Poisson CI excludes 1 and the ratio is outside ``group_oe_ratio``
+    (judged in groups of ``min_group_size`` rows where observed *or* expected events reach
+    ``min_group_events``, :func:`~riskmodels.policy._calibration.oe_judgeable`);
     the per-group ECE is debiased and can at most warn (``policy/_calibration.py``). Gates
     of the criterion that is *not* prioritised can at most warn (Chouldechova 2017;
     Kleinberg et al. 2016: with different base rates both criteria cannot hold).
