@@ -77,11 +77,11 @@ def _params(model: RiskModel, evidence: Evidence, spec_yaml: str) -> dict[str, A
 
 
 def _tags(model: RiskModel, gate: GateReport | None) -> dict[str, str]:
-    import riskmodels
+    from riskmodels._version import __version__
 
     tags = {
         STEP_TAG: "assess",
-        "riskmodels.version": riskmodels.__version__,
+        "riskmodels.version": __version__,
         "riskmodels.model_name": model.display_name,
         "riskmodels.model_version": model.version_,
         "riskmodels.training_sha256": model.training_sha256_,

@@ -154,7 +154,7 @@ def _save_pyfunc(release: Release, bundle: Path, out: Path) -> None:
 
 
 def _save(mlflow: Any, release: Release, bundle: Path, code: Path, out: Path) -> None:
-    import riskmodels
+    from riskmodels._version import __version__
     from riskmodels.tracking._pyfunc import RELEASE_ARTIFACT
 
     mlflow.pyfunc.save_model(
@@ -163,10 +163,10 @@ def _save(mlflow: Any, release: Release, bundle: Path, code: Path, out: Path) ->
         artifacts={RELEASE_ARTIFACT: str(bundle)},
         signature=_signature(release),
         # explicit, so MLflow does not load the model in a subprocess to infer them
-        pip_requirements=[f"riskmodels=={riskmodels.__version__}", f"mlflow=={mlflow.__version__}"],
+        pip_requirements=[f"riskmodels=={__version__}", f"mlflow=={mlflow.__version__}"],
         metadata={
             "riskmodels_release_id": release.release_id,
-            "riskmodels_version": riskmodels.__version__,
+            "riskmodels_version": __version__,
             "decision_support_only": True,
         },
     )

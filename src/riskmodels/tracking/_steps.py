@@ -110,12 +110,12 @@ def log_approval(
     """The ``approve`` step: who approved what, until when, with which waivers; the
     manifest (``release.json``) and gate report as artifacts. Continues ``parent_run_id``
     when given, else the newest ``check`` run of the candidate ``candidate_sha256``."""
-    import riskmodels
+    from riskmodels._version import __version__
 
     a = release.manifest["approval"]
     tags = {
         RELEASE_TAG: release.release_id,
-        "riskmodels.version": riskmodels.__version__,
+        "riskmodels.version": __version__,
         "riskmodels.gates": release.gates.summary(),
     }
     if candidate_sha256 is not None:
@@ -155,7 +155,7 @@ def log_scoring(
     """The ``score`` step: purpose, release, counts, input and output hashes and the
     audit-log entry (never the list: it is personal data). Continues the newest
     ``approve`` run of the same release, else its ``register`` run."""
-    import riskmodels
+    from riskmodels._version import __version__
 
     m = risk_list.metadata
     return _log(
@@ -175,7 +175,7 @@ def log_scoring(
             **{k: float(v) for k, v in m["counts"].items()},
             "drifted_features": float(len(m["drift_flagged"])),
         },
-        tags={RELEASE_TAG: m["release_id"], "riskmodels.version": riskmodels.__version__},
+        tags={RELEASE_TAG: m["release_id"], "riskmodels.version": __version__},
         files={},
         parent=(("approve", "register"), RELEASE_TAG, m["release_id"]),
         tracking_uri=tracking_uri,
