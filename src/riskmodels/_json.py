@@ -12,11 +12,18 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+import os
+from typing import Any, Self
 
 import numpy as np
 
-__all__ = ["PUBLISHED_DIGITS", "dumps_published", "finite_or_none", "round_floats"]
+__all__ = [
+    "PUBLISHED_DIGITS",
+    "JsonForms",
+    "dumps_published",
+    "finite_or_none",
+    "round_floats",
+]
 
 #: Significant digits of every float in a published JSON document.
 PUBLISHED_DIGITS = 6
@@ -79,3 +86,63 @@ def dumps_published(obj: Any) -> str:
     }
     """
     return json.dumps(round_floats(obj), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+class JsonForms:
+    """The four JSON forms of a result type, from its ``to_dict`` and ``from_dict``.
+
+    One encoding for every result (evidence, audits, scans, reports, cards): ``to_json`` /
+    ``from_json`` for text, ``save`` / ``load`` for paths (written atomically). A subclass
+    defines ``to_dict()`` (JSON-ready: no NaN, which JSON cannot carry; see
+    :func:`finite_or_none`) and the classmethod ``from_dict(d)``, which raises
+    :class:`~riskmodels.errors.SchemaError` on a dict it cannot read.
+
+    Examples
+    --------
+    >>> from dataclasses import dataclass
+    >>> @dataclass
+    ... class Count(JsonForms):
+    ...     n: int
+    ...     def to_dict(self): return {"n": self.n}
+    ...     @classmethod
+    ...     def from_dict(cls, d): return cls(int(d["n"]))
+    >>> Count.from_json(Count(3).to_json())
+    Count(n=3)
+    """
+
+    def to_dict(self) -> dict[str, Any]:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Self:  # pragma: no cover
+        raise NotImplementedError
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        """JSON text; :meth:`from_json` restores an equal object."""
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Self:
+        """Read text written by :meth:`to_json` (text, never a path: see :meth:`load`)."""
+        from riskmodels.errors import Problem, SchemaError
+
+        try:
+            d = json.loads(text)
+        except ValueError as exc:
+            raise SchemaError(
+                Problem(None, f"is not JSON ({exc})", f"pass {cls.__name__}.to_json() text"),
+                context=f"Cannot read the {cls.__name__} JSON",
+            ) from exc
+        return cls.from_dict(d)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write :meth:`to_json` to ``path`` atomically (a crash leaves no half file)."""
+        from riskmodels._io import atomic_write_text
+
+        atomic_write_text(path, self.to_json(indent=1))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Self:
+        """Read a file written by :meth:`save`."""
+        with open(path, encoding="utf-8") as fh:
+            return cls.from_json(fh.read())

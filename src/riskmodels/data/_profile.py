@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskmodels._json import JsonForms
 from riskmodels.data._spec import DatasetSpec
 
 __all__ = [
@@ -564,7 +565,7 @@ class _Reference:
 
 
 @dataclass
-class TrainingProfile:
+class TrainingProfile(JsonForms):
     """Per-feature training distributions, ranges, category sets and missing rates, and
     (with a spec ``batch`` column) the same per value of that column.
 

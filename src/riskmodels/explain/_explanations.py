@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from riskmodels._json import JsonForms
 from riskmodels.data._spec import DatasetSpec
 from riskmodels.errors import Problem, SchemaError
 from riskmodels.explain import _plots
@@ -36,7 +37,7 @@ def _column_from_json(d: dict[str, Any]) -> pd.Series:
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class Explanations:
+class Explanations(JsonForms):
     """Per-person explanations of a risk model's score, in log-odds.
 
     Each contribution is a SHAP value of the **uncalibrated** model: how much a feature

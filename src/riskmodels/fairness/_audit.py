@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import html
-import json
 import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from riskmodels._json import JsonForms
 from riskmodels._validation import (
     as_float_vector,
     check_binary_labels,
@@ -143,7 +143,7 @@ class Gap:
 
 
 @dataclass(frozen=True, eq=False)
-class FairnessAudit:
+class FairnessAudit(JsonForms):
     """The result of :func:`audit`: per-group metrics, disparities and calibration, with CIs.
 
     Attributes
@@ -367,8 +367,9 @@ class FairnessAudit:
             frame[col] = frame[col].astype("str")
         return frame
 
-    def to_json(self, *, indent: int | None = None) -> str:
-        """Serialise to JSON; :meth:`from_json` restores an identical audit (NaN included).
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; :meth:`from_dict` (and ``from_json`` / ``load`` for text and
+        files) restores an identical audit, NaN included.
 
         Examples
         --------
@@ -397,19 +398,18 @@ class FairnessAudit:
             "disparities": frame_to_payload(self.disparities),
             "calibration": frame_to_payload(self.calibration),
         }
-        return json.dumps(payload, indent=indent, allow_nan=False)
+        return payload
 
     @classmethod
-    def from_json(cls, text: str) -> FairnessAudit:
-        """Rebuild an audit written by :meth:`to_json`.
+    def from_dict(cls, payload: dict[str, Any]) -> FairnessAudit:
+        """Rebuild an audit from :meth:`to_dict`.
 
         Raises
         ------
         SchemaError
-            If the text is not a serialised :class:`FairnessAudit`.
+            If it is not a serialised :class:`FairnessAudit`.
         """
         try:
-            payload = json.loads(text)
             if not isinstance(payload, dict) or payload.get("schema") != _SCHEMA:
                 raise ValueError(f"schema is not {_SCHEMA!r}")
             return cls(

@@ -19,7 +19,6 @@ policy and say why.
 
 from __future__ import annotations
 
-import json
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
+from riskmodels._json import JsonForms
 from riskmodels.errors import Problem, SchemaError
 from riskmodels.fairness._groups import MISSING, encode_attribute
 from riskmodels.fairness._serial import frame_from_payload, frame_to_payload
@@ -80,7 +80,7 @@ def cramers_v(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @dataclass(frozen=True, eq=False)
-class ProxyScan:
+class ProxyScan(JsonForms):
     """The result of :func:`proxy_scan`.
 
     Attributes
@@ -137,30 +137,26 @@ class ProxyScan:
         names = set(rows["feature"])
         return tuple(f for f in self.features if f in names)
 
-    def to_json(self, *, indent: int | None = None) -> str:
-        """Serialise; :meth:`from_json` restores an identical scan (NaN included)."""
-        return json.dumps(
-            {
-                "schema": _SCHEMA,
-                "features": list(self.features),
-                "sensitive": list(self.sensitive),
-                "cv": self.cv,
-                "random_state": self.random_state,
-                "auc_flag": self.auc_flag,
-                "assoc_flag": self.assoc_flag,
-                "n_quantiles": self.n_quantiles,
-                "joint": frame_to_payload(self.joint),
-                "associations": frame_to_payload(self.associations),
-            },
-            indent=indent,
-            allow_nan=False,
-        )
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; :meth:`from_dict` (``from_json``, ``load``) restores an
+        identical scan (NaN included)."""
+        return {
+            "schema": _SCHEMA,
+            "features": list(self.features),
+            "sensitive": list(self.sensitive),
+            "cv": self.cv,
+            "random_state": self.random_state,
+            "auc_flag": self.auc_flag,
+            "assoc_flag": self.assoc_flag,
+            "n_quantiles": self.n_quantiles,
+            "joint": frame_to_payload(self.joint),
+            "associations": frame_to_payload(self.associations),
+        }
 
     @classmethod
-    def from_json(cls, text: str) -> ProxyScan:
-        """Rebuild a scan written by :meth:`to_json`."""
+    def from_dict(cls, p: dict[str, Any]) -> ProxyScan:
+        """Rebuild a scan from :meth:`to_dict`."""
         try:
-            p = json.loads(text)
             if not isinstance(p, dict) or p.get("schema") != _SCHEMA:
                 raise ValueError(f"schema is not {_SCHEMA!r}")
             return cls(

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from riskmodels._json import JsonForms
 from riskmodels._validation import check_int, check_level, raise_problems
 from riskmodels.errors import Problem, SchemaError
 from riskmodels.metrics._bootstrap import (
@@ -230,7 +231,7 @@ _SCALARS = ("n", "n_pos", "n_neg", "prevalence", "threshold", "n_boot", "confide
 
 
 @dataclass(frozen=True, eq=False)
-class PerformanceReport:
+class PerformanceReport(JsonForms):
     """Performance of a risk score on labelled data, every metric with its uncertainty.
 
     Build it with :func:`performance_report`.
