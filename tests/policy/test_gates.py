@@ -31,6 +31,7 @@ RELIABILITY = [
     "reliability.calibration_intercept",
     "reliability.oe_ratio",
     "reliability.ece",
+    "reliability.net_benefit",
 ]
 
 

@@ -215,7 +215,71 @@ def _reliability_gates(policy: Policy, evidence: Evidence) -> list[Gate]:
         gates.append(_metric_gate(spec, r, evidence, small))
         if spec is specs["reliability.auc_lower"]:
             gates.append(_auc_gain_gate(policy, evidence, small))
+    if r.require_net_benefit:
+        gates.append(_net_benefit_gate(evidence, small))
     return gates
+
+
+def net_benefit_at(evidence: Evidence) -> dict[str, tuple[float, float, float]] | None:
+    """Each strategy's ``(net benefit, lo, hi)`` at the evidence's operational threshold,
+    from ``Evidence.decision_curve`` (None when the curve or the threshold is missing)."""
+    curve = getattr(evidence, "decision_curve", None)
+    thr = float(evidence.threshold)
+    if curve is None or len(curve) == 0 or not 0 < thr < 1:
+        return None
+    at = curve[np.isclose(curve["threshold"].to_numpy(float), thr, rtol=0, atol=1e-12)]
+    if at.empty:
+        return None
+    return {
+        str(row.strategy): (float(row.net_benefit), float(row.lo), float(row.hi))
+        for row in at.itertuples()
+    }
+
+
+def _net_benefit_gate(evidence: Evidence, small: str | None) -> Gate:
+    name, thr = "reliability.net_benefit", float(evidence.threshold)
+    at = net_benefit_at(evidence)
+    if at is None or "model" not in at:
+        return _gate(
+            name,
+            "insufficient_evidence",
+            NAN,
+            "> act on all, > act on none",
+            f"No decision curve at the operational threshold {fmt_number(thr)} in this "
+            "evidence: re-run model.assess(...) to compute it.",
+        )
+    value, lo, hi = at["model"]
+    everyone = at.get("act on all", (NAN, NAN, NAN))[0]
+    # act on none is 0 by definition; act on all is judged at its point estimate
+    ref = max(0.0, everyone) if math.isfinite(everyone) else 0.0
+    which = "acting on everyone" if ref > 0 else "acting on no one"
+    bound = f"> {fmt_number(ref)} ({which})"
+    said = (
+        f"At the threshold {fmt_number(thr)} the model's net benefit is {fmt_number(value)} "
+        f"({_ci(lo, hi, evidence.confidence)}); acting on everyone "
+        f"{fmt_number(everyone)}, on no one 0"
+    )
+    if small is not None:
+        return _gate(
+            name,
+            "insufficient_evidence",
+            value,
+            bound,
+            f"{said}: not trustworthy, {small}.",
+            lo,
+            hi,
+        )
+    if not math.isfinite(value):
+        return _gate(name, "insufficient_evidence", value, bound, f"{said}: undefined.", lo, hi)
+    if math.isfinite(hi) and hi <= ref:
+        status, tail = "fail", f"the whole interval is at or below {which}"
+    elif value <= ref:
+        status, tail = "warn", f"the point is at or below {which} but the interval reaches across"
+    elif not math.isfinite(lo):
+        status, tail = "pass", f"above {which} (no CI in this evidence: n_boot=0?)"
+    else:
+        status, tail = "pass", f"above {which}"
+    return _gate(name, status, value, bound, f"{said}: {tail}.", lo, hi)
 
 
 def _auc_gain_gate(policy: Policy, evidence: Evidence, small: str | None) -> Gate:

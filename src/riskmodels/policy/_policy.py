@@ -130,7 +130,11 @@ class ReliabilityPolicy(_Section):
     for every reliability gate), ``.auc``, ``.auc_lower``, ``.auc_gain`` (warn only),
     ``.brier_skill``, ``.calibration_slope``, ``.calibration_intercept``, ``.oe_ratio``,
     ``.ece``. Each compares the point estimate with its bound (``auc_lower`` uses the CI
-    lower bound) and reports the CI.
+    lower bound) and reports the CI. Optional: ``require_net_benefit`` (default off) adds
+    ``reliability.net_benefit``: at the operational threshold the model's net benefit must
+    exceed both acting on everyone and acting on no one (Vickers & Elkin 2006); ``fail``
+    when its CI lies wholly below the better default, ``warn`` when the point is below but
+    the CI reaches across.
     """
 
     min_events: int = Field(ge=1)
@@ -143,6 +147,7 @@ class ReliabilityPolicy(_Section):
     calibration_intercept: tuple[float, float]
     oe_ratio: tuple[float, float]
     max_ece: float = Field(gt=0.0, le=1.0)
+    require_net_benefit: bool = False
 
     _ranges = field_validator("calibration_slope", "calibration_intercept", "oe_ratio")(
         _check_range
