@@ -17,6 +17,7 @@ from riskmodels.cards._context import TO_BE_COMPLETED, CardContext
 from riskmodels.cards._plots import (
     CardFigure,
     calibration_figure,
+    decision_curve_figure,
     fairness_figure,
     importance_figure,
     roc_figure,
@@ -222,6 +223,7 @@ def draw_figures(data: dict[str, Any], roc: dict[str, Any]) -> dict[str, CardFig
     for key, fig in (
         ("calibration", calibration_figure(data["calibration"], name)),
         ("roc", roc_figure(roc, name)),
+        ("decision_curve", decision_curve_figure(data["metrics"].get("decision"), name)),
     ):
         if fig is not None:
             figures[key] = fig

@@ -192,6 +192,59 @@ def roc_figure(roc: dict[str, Any], model_name: str) -> CardFigure | None:
     )
 
 
+def decision_curve_figure(decision: dict[str, Any] | None, model_name: str) -> CardFigure | None:
+    """Decision curve: net benefit of the model, the baseline, acting on everyone and on no
+    one across thresholds, with the model's interval and the operational threshold marked."""
+    if not decision or "model" not in decision["curve"]:
+        return None
+    curve, thr = decision["curve"], decision["threshold"]
+
+    def xy(key: str, field: str = "net_benefit") -> tuple[np.ndarray, np.ndarray]:
+        part = curve[key]
+        x = np.array(part["threshold"], dtype=float)
+        y = np.array([np.nan if v is None else v for v in part[field]], dtype=float)
+        return x, y
+
+    def draw(fig: Any) -> None:
+        ax = fig.add_subplot()
+        x, y = xy("model")
+        tops = np.concatenate([y, xy("act on all")[1] if "act on all" in curve else y])
+        top = float(np.nanmax(tops)) if np.isfinite(tops).any() else 0.1
+        _, lo = xy("model", "lo")
+        _, hi = xy("model", "hi")
+        ax.fill_between(x, lo, hi, color=_MODEL_COLOUR, alpha=0.15, lw=0)
+        ax.plot(x, y, color=_MODEL_COLOUR, lw=1.6, label=model_name)
+        if "baseline" in curve:
+            ax.plot(*xy("baseline"), color=_BASELINE_COLOUR, lw=1.2, label="simple baseline")
+        if "act on all" in curve:
+            ax.plot(*xy("act on all"), color="#555555", lw=1, ls="--", label="act on everyone")
+        ax.axhline(0, color="#888888", lw=1, ls=":", label="act on no one")
+        if thr is not None and 0 < thr < 1:
+            ax.axvline(thr, color="#2e7d32", lw=1, label=f"operational threshold ({thr:.3g})")
+        span = max(top, 0.01)
+        ax.set_ylim(-0.25 * span, 1.1 * span)
+        ax.set_xlim(float(x.min()), float(x.max()))
+        ax.set_xlabel("Threshold probability (act on people at or above it)")
+        ax.set_ylabel("Net benefit (incidents flagged per person, net)")
+        ax.set_title("Decision curve on held-out data")
+        ax.legend(loc="upper right")
+
+    return _render(
+        "decision_curve.png",
+        alt="Decision curve: net benefit against threshold probability for the model, the "
+        "simple baseline, acting on everyone and acting on no one, with the operational "
+        "threshold marked.",
+        caption="Decision curve (Vickers & Elkin 2006): at each threshold, the incidents "
+        "flagged per person less the people flagged without one, weighted by the threshold "
+        "odds. Acting on the model is worth it where its curve is above both acting on "
+        "everyone (dashed) and on no one (dotted, 0). The shaded band is the model's 95% "
+        "bootstrap interval; the vertical line is the operational threshold.",
+        width=5.2,
+        height=4.2,
+        draw=draw,
+    )
+
+
 _FAIRNESS_METRICS = (
     ("selection_rate", "Share flagged"),
     ("tpr", "True positive rate"),

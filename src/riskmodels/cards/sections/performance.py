@@ -8,6 +8,7 @@ from riskmodels.cards._sdc import redact_small_counts
 from riskmodels.cards._text import METRIC_TEXT
 from riskmodels.cards.sections._inputs import CardInputs
 from riskmodels.cards.sections._values import estimate, num, plain
+from riskmodels.cards.sections.decision import decision
 from riskmodels.modeling._evidence import HEADLINE
 
 __all__ = ["build"]
@@ -52,5 +53,6 @@ def build(inputs: CardInputs, sdc: int) -> dict[str, Any]:
             ],
             "rows": rows,
             "notes": [redact_small_counts(str(n), sdc) for n in evidence.notes],
+            "decision": decision(evidence),
         }
     }
