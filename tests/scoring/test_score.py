@@ -51,6 +51,8 @@ def test_risk_list_columns_and_metadata(bundle_copy, people, fitted):
         "person_id",  # the spec's person column travels onto the list
         "as_of",
         "score",
+        "score_low",
+        "score_high",
         "band",
         "rank",
         "status",
@@ -69,13 +71,18 @@ def test_risk_list_columns_and_metadata(bundle_copy, people, fitted):
     assert ((f["status"] == "insufficient_basis") == ~scored).all()
     assert ((f["status"] == "flagged") == (f["score"] >= evidence.threshold)).all()
     assert f[list(DECISION_COLUMNS)].isna().all().all()
-    # bands follow the policy's cut points, a score on a cut in the higher band
+    # each range contains the score; bands follow the policy's cut points (a score on a
+    # cut in the higher band), and a range crossing a cut is never given one band
+    s, lo, hi = (f.loc[scored, c].to_numpy() for c in ("score", "score_low", "score_high"))
+    assert ((lo <= s) & (s <= hi)).all() and (hi > lo).any()
     policy = Policy.default()
     cuts = policy.bands.resolve(evidence.threshold)
-    expected = np.asarray(policy.bands.labels, dtype=object)[
-        np.searchsorted(cuts, f.loc[scored, "score"], side="right")
-    ]
+    labels = np.asarray(policy.bands.labels, dtype=object)
+    band_lo = labels[np.searchsorted(cuts, lo, side="right")]
+    band_hi = labels[np.searchsorted(cuts, hi, side="right")]
+    expected = np.where(band_lo == band_hi, band_lo, band_lo + " to " + band_hi)
     assert (f.loc[scored, "band"].to_numpy(dtype=object) == expected).all()
+    assert (band_lo != band_hi).any(), "the fixture should have ranges that cross a cut"
     # the flag is a band edge: no flagged person in the lowest band
     flagged = f["status"] == "flagged"
     assert flagged.any() and (f.loc[flagged, "band"] != policy.bands.labels[0]).all()

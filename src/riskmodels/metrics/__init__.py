@@ -8,7 +8,7 @@ Exact point metrics (:func:`roc_auc`, :func:`average_precision`, :func:`brier`,
 (:func:`auc_from_counts`, :func:`multinomial_resample`, :func:`quantile_bins`, ...) and the
 one interval rule (:func:`proportion_interval`: exact intervals for rates;
 :func:`percentile_interval`: the bootstrap for everything else) are shared with the
-fairness audit.
+fairness audit. :func:`venn_abers` gives each person's score a range (Venn-Abers).
 """
 
 from riskmodels.metrics._counts import (
@@ -38,10 +38,12 @@ from riskmodels.metrics._report import (
     performance_report,
     roc_auc_ci,
 )
+from riskmodels.metrics._venn_abers import VennAbers, venn_abers
 
 __all__ = [
     "Estimate",
     "PerformanceReport",
+    "VennAbers",
     "auc_from_counts",
     "average_precision",
     "brier",
@@ -63,4 +65,5 @@ __all__ = [
     "roc_auc_ci",
     "roc_curve_points",
     "safe_ratio",
+    "venn_abers",
 ]

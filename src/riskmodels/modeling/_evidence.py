@@ -21,7 +21,7 @@ from riskmodels.modeling._split import SPLIT_ATTR
 
 if TYPE_CHECKING:
     from riskmodels.fairness import FairnessAudit, ProxyScan
-    from riskmodels.metrics import PerformanceReport
+    from riskmodels.metrics import PerformanceReport, VennAbers
     from riskmodels.modeling._model import RiskModel
 
 __all__ = ["Evidence", "build_evidence"]
@@ -86,6 +86,13 @@ class Evidence:
     #: How the threshold was chosen: ``method`` (``training_top_decile``, ``fixed``,
     #: ``capacity``, ``sensitivity``) and ``description`` in words.
     threshold_choice: dict[str, Any] | None = None
+    #: Each person's range around their score: an inductive Venn-Abers predictor fitted
+    #: on these rows (``rm.metrics.venn_abers``); a release carries it into every list as
+    #: ``score_low``/``score_high``.
+    venn_abers: VennAbers | None = None
+    #: The ranges' widths across the score range, one row per tenth of the assessment
+    #: set by score (``VennAbers.summary``): what the card reports.
+    interval_widths: pd.DataFrame | None = None
 
     # ------------------------------------------------------------------ shortcuts
     @property
@@ -158,6 +165,10 @@ class Evidence:
                 None if self.decision_curve is None else _frame_to_records(self.decision_curve)
             ),
             "threshold_choice": self.threshold_choice,
+            "venn_abers": None if self.venn_abers is None else self.venn_abers.to_dict(),
+            "interval_widths": (
+                None if self.interval_widths is None else _frame_to_records(self.interval_widths)
+            ),
         }
 
     @classmethod
@@ -177,7 +188,11 @@ class Evidence:
             d["proxies"] = ProxyScan.from_json(json.dumps(d["proxies"]))
         if d.get("importance") is not None:
             d["importance"] = _frame_from_records(d["importance"])
-        for name in ("threshold_rates", "decision_curve"):
+        if d.get("venn_abers") is not None:
+            from riskmodels.metrics import VennAbers
+
+            d["venn_abers"] = VennAbers.from_dict(d["venn_abers"])
+        for name in ("threshold_rates", "decision_curve", "interval_widths"):
             if d.get(name) is not None:
                 d[name] = _frame_from_records(d[name])
         if d.get("auc_gain") is not None:
@@ -411,6 +426,13 @@ def build_evidence(
         confidence=confidence,
         random_state=random_state,
     )
+    from riskmodels.metrics import venn_abers
+
+    # the per-person ranges come from these rows: later than training, never fitted on,
+    # and the data the release is approved on
+    ranges = venn_abers(
+        scores, y, n_boot=n_boot, confidence=confidence, random_state=random_state
+    )
     audit = proxies = importance = None
     if audited:
         from riskmodels.fairness import audit as fairness_audit
@@ -476,4 +498,6 @@ def build_evidence(
         threshold_rates=threshold_rates,
         decision_curve=curve,
         threshold_choice=choice,
+        venn_abers=ranges,
+        interval_widths=ranges.summary(scores, y),
     )

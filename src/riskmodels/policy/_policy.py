@@ -425,6 +425,51 @@ class Bands(_Section):
         out[np.isnan(s)] = -1
         return out
 
+    def span_labels(self) -> list[str]:
+        """Every band and every run of adjacent bands a score's range can cover, in order
+        of risk: ``low``, ``low to medium``, ``medium``, ``low to high``, ...
+
+        Examples
+        --------
+        >>> Bands(cuts=[0.05, 0.2], labels=["low", "medium", "high"]).span_labels()
+        ['low', 'low to medium', 'medium', 'low to high', 'medium to high', 'high']
+        """
+        return [self._span_label(i, j) for i, j in self._spans()]
+
+    def span_codes(
+        self, low: np.ndarray, high: np.ndarray, threshold: float | None = None
+    ) -> np.ndarray:
+        """Index into :meth:`span_labels` of each range ``[low, high]``: its band when the
+        whole range lies inside one, else the run of bands it spans; -1 where NaN.
+
+        Examples
+        --------
+        >>> b = Bands(cuts=[0.05, 0.2], labels=["low", "medium", "high"])
+        >>> codes = b.span_codes(np.array([0.01, 0.04, 0.3]), np.array([0.03, 0.25, 0.4]))
+        >>> [b.span_labels()[c] for c in codes]
+        ['low', 'low to high', 'high']
+        """
+        lo, hi = self.codes(low, threshold), self.codes(high, threshold)
+        index = {span: n for n, span in enumerate(self._spans())}
+        k = len(self.labels)
+        table = np.full((k, k), -1, dtype=np.int64)
+        for (i, j), n in index.items():
+            table[i, j] = n
+        out = table[np.maximum(lo, 0), np.maximum(hi, 0)]
+        out[(lo < 0) | (hi < 0)] = -1
+        return out
+
+    def _spans(self) -> list[tuple[int, int]]:
+        k = len(self.labels)
+        # by the middle of the run, the narrower run first: ranges sort between the bands
+        # they join
+        return sorted(
+            ((i, j) for i in range(k) for j in range(i, k)), key=lambda s: (s[0] + s[1], s[1])
+        )
+
+    def _span_label(self, i: int, j: int) -> str:
+        return self.labels[i] if i == j else f"{self.labels[i]} to {self.labels[j]}"
+
     def assign(self, scores: np.ndarray, threshold: float | None = None) -> np.ndarray:
         """Band label of each score (``None`` for NaN), as an object array."""
         codes = self.codes(scores, threshold)

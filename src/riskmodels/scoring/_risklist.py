@@ -54,6 +54,8 @@ __all__ = [
 STATUSES = ("flagged", "not_flagged", "insufficient_basis")
 #: Empty columns for the human decision: the list records it, never makes it.
 DECISION_COLUMNS = ("reviewed_by", "decision", "agrees_with_flag", "rationale")
+#: Columns that hold a probability (shown as a percentage in every export).
+SCORE_COLUMNS = ("score", "score_low", "score_high")
 #: The choices offered for ``decision`` in the XLSX drop-down; a list whose metadata holds
 #: ``decision_options`` (e.g. from a site's policy) offers those instead.
 DECISION_OPTIONS = (
@@ -496,7 +498,12 @@ def _columns_table(rl: RiskList) -> _Table:
         "id": f"The record id from the input data ({m.get('id_column', 'the id column')}).",
         "as_of": "The date of the snapshot the score is for.",
         "score": "Estimated probability of the outcome, as a percentage; empty when not scored.",
-        "band": "The policy's band of the score (see 'Bands and the flag').",
+        "score_low": "The lowest the score could plausibly be, given how the model did on "
+        "the people it was tested on (Venn-Abers range); empty when not recorded.",
+        "score_high": "The highest the score could plausibly be (the same range).",
+        "band": "The policy's band of the score (see 'Bands and the flag'); when the range "
+        "from score_low to score_high crosses a band edge, the bands it spans, e.g. "
+        "'medium to high'.",
         "rank": "1 = the highest score in the list; equal scores share a rank; empty when "
         "not scored.",
         "status": f"flagged: score at or above {threshold}; not flagged: below it; "
@@ -701,7 +708,7 @@ def _widths(frame: pd.DataFrame, options: tuple[str, ...]) -> list[float]:
     """Column widths (characters) fitted to header and content, capped so a row fits a
     landscape page; long reasons wrap instead."""
     caps = {"reasons": 45, "status": 13, "rationale": 30, "reviewed_by": 16}
-    fixed = {"score": 7, "decision": max(map(len, options), default=8) + 3}
+    fixed = {**dict.fromkeys(SCORE_COLUMNS, 7), "decision": max(map(len, options), default=8) + 3}
     out = []
     for col in frame.columns:
         s = frame[col]
@@ -764,7 +771,7 @@ def _cell_columns(ws: Any, frame: pd.DataFrame, bands: list[str]) -> list[list[A
         s = frame[col]
         values = _python_values(s)
         present = s.notna().to_numpy()
-        if col == "score":
+        if col in SCORE_COLUMNS:
             _style_cells(ws, values, present, number_format=SCORE_FORMAT)
         elif col == "band":
             colours = _band_colours(len(bands))
@@ -1309,7 +1316,7 @@ class RiskList:
                 style = td
                 if col not in _WRAPPED:  # a date or an id broken over two lines misleads
                     style += ";white-space:nowrap"
-                if col in ("score", "rank"):
+                if col in (*SCORE_COLUMNS, "rank"):
                     style += ";text-align:right"
                 if col == "band" and str(value) in colour:
                     style += f";background:#{colour[str(value)]}"
@@ -1486,8 +1493,13 @@ class RiskList:
             )
         safe = _safe_frame(self.frame)
         frame = safe.frame
-        if "score" in frame and pd.api.types.is_float_dtype(frame["score"].dtype):
-            frame = frame.assign(score=frame["score"].round(CSV_SCORE_DECIMALS))
+        frame = frame.assign(
+            **{
+                c: frame[c].round(CSV_SCORE_DECIMALS)
+                for c in SCORE_COLUMNS
+                if c in frame and pd.api.types.is_float_dtype(frame[c].dtype)
+            }
+        )
         sidecar = _sidecar(path)
         mark = self.short_notice.split("DECISION SUPPORT ONLY")[0]
         frame = frame.assign(
@@ -1681,7 +1693,7 @@ class RiskList:
 def _html_value(col: str, value: Any) -> str:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
-    if col == "score":
+    if col in SCORE_COLUMNS:
         return _pct(value)
     if isinstance(value, pd.Timestamp) and value == value.normalize():
         return value.date().isoformat()

@@ -490,8 +490,9 @@ def score(
     >>> site = dict(trust_store=d / "trust", audit_log=d / "audit_log.jsonl")
     >>> risk_list = score(release, people, purpose="prioritise_welfare_review",
     ...                   explain="none", **site)
-    >>> risk_list.frame.columns[:8].tolist()
-    ['id', 'person_id', 'establishment', 'as_of', 'score', 'band', 'rank', 'status']
+    >>> risk_list.frame.columns[:10].tolist()  # doctest: +NORMALIZE_WHITESPACE
+    ['id', 'person_id', 'establishment', 'as_of', 'score', 'score_low', 'score_high',
+     'band', 'rank', 'status']
     >>> bool(risk_list.frame["score"].dropna().is_monotonic_decreasing)  # highest first
     True
     >>> score(release, people, purpose="sentencing", **site)
@@ -832,8 +833,9 @@ def _assemble(
     reasons: list[np.ndarray],
     display: dict[str, list[pd.Series]] | None = None,
 ) -> pd.DataFrame:
-    """The list: id, display columns, as_of, score, band, rank, status, reasons and the
-    decision columns, highest score first (rows without a score last, in input order)."""
+    """The list: id, display columns, as_of, score, score_low, score_high, band, rank,
+    status, reasons and the decision columns, highest score first (rows without a score
+    last, in input order)."""
     import pyarrow as pa
 
     n = sum(len(x) for x in scores)
@@ -847,10 +849,18 @@ def _assemble(
     # the list, and "low < medium < high" sorts the way a reader expects
     codes = np.where(ok, np.where(score_all >= release.threshold, 0, 1), 2).astype(np.int8)
     status = pd.Categorical.from_codes(codes, categories=list(STATUSES))
-    labels = release.policy.bands.labels
+    bands = release.policy.bands
+    ranges = getattr(release.evidence, "venn_abers", None)
+    if ranges is not None:
+        # each person's range (Venn-Abers, from the release's assessment data); a band is
+        # given only where the whole range lies inside it, else the run of bands it spans
+        low, high = ranges.interval(score_all)
+    else:
+        # evidence from before ranges were recorded: the score alone
+        low = high = score_all
     band = pd.Categorical.from_codes(
-        release.policy.bands.codes(score_all, release.threshold).astype(np.int8),
-        categories=labels,
+        bands.span_codes(low, high, release.threshold).astype(np.int8),
+        categories=bands.span_labels(),
         ordered=True,
     )
     rank = pd.Series(score_all).rank(ascending=False, method="min").astype("Int64")
@@ -862,6 +872,8 @@ def _assemble(
     if spec.time:
         data["as_of"] = (np.concatenate(times) if times else np.empty(0, "datetime64[ns]"))[order]
     data["score"] = score_all
+    data["score_low"] = low if ranges is not None else np.full(n, np.nan)
+    data["score_high"] = high if ranges is not None else np.full(n, np.nan)
     data["band"] = band
     data["rank"] = rank.array
     data["status"] = status

@@ -128,6 +128,8 @@ def _signature(release: Release) -> Any:
         out.append(ColSpec("datetime", "as_of"))
     out += [
         ColSpec("double", "score", required=False),  # missing: insufficient_basis
+        ColSpec("double", "score_low", required=False),
+        ColSpec("double", "score_high", required=False),
         ColSpec("string", "band", required=False),
         ColSpec("long", "rank", required=False),
         ColSpec("string", "status"),
