@@ -126,20 +126,26 @@ class VennAbers:
         return np.where(known, p0, np.nan), np.where(known, p1, np.nan)
 
     def interval(self, scores: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Each score's range: the Venn-Abers pair, widened to include the score itself.
+        """Each score's range: the union of the score, its Venn-Abers pair and the
+        bootstrap interval of the calibration curve at that score.
 
-        The model's own calibrator (sigmoid or isotonic, fitted at training time) can
-        disagree with what the assessment data support at that score: at an
-        overconfident top of the list the score reads 92% while ``(p0, p1)`` is
-        ``(0.70, 0.80)``. The range then runs from 70% to 92%, so it always contains the
-        score a reader sees, and its width shows the disagreement instead of hiding it.
+        The bootstrap interval says how well the assessment data pin down the event rate
+        of people with this score; the pair adds how far one more outcome could move it.
+        The model's own calibrator (fitted at training time) can disagree with both: at
+        an overconfident top of the list the score reads 92% while the data support
+        70-80%. The range then runs from 70% to 92%, so it always contains the score a
+        reader sees, and its width shows the disagreement instead of hiding it.
 
         Examples
         --------
-        >>> va = venn_abers([0.1] * 50 + [0.9] * 50, [0] * 45 + [1] * 5 + [1] * 45 + [0] * 5)
-        >>> low, high = va.interval([0.1, 0.9, 0.95])
+        >>> y = [0] * 45 + [1] * 5 + [1] * 45 + [0] * 5
+        >>> pair = venn_abers([0.1] * 50 + [0.9] * 50, y, n_boot=0)  # the pair alone
+        >>> low, high = pair.interval([0.1, 0.9, 0.95])
         >>> low.round(3).tolist(), high.round(3).tolist()
         ([0.098, 0.882, 0.882], [0.118, 0.902, 1.0])
+        >>> low, high = venn_abers([0.1] * 50 + [0.9] * 50, y).interval([0.1])
+        >>> bool(low[0] < 0.05 and high[0] > 0.15)  # 5 events in 50: a wide range
+        True
         """
         s = np.asarray(scores, dtype=float)
         p0, p1 = self.bounds(s)
