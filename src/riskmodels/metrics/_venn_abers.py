@@ -175,6 +175,9 @@ class VennAbers:
         y = np.asarray(y_true, dtype=float)
         p0, p1 = self.bounds(s)
         low, high = self.interval(s)
+        # beyond the pair by more than the rounding of the look-up
+        tol = 0.5 * 10.0**-self.decimals
+        outside = (s < p0 - tol) | (s > p1 + tol)
         order = np.argsort(s, kind="stable")
         rows = []
         for part in np.array_split(order, min(bins, max(s.size, 1))):
@@ -190,7 +193,7 @@ class VennAbers:
                     "mean_low": float(low[part].mean()),
                     "mean_high": float(high[part].mean()),
                     "median_width": float(np.median(high[part] - low[part])),
-                    "outside_share": float(np.mean((s[part] < p0[part]) | (s[part] > p1[part]))),
+                    "outside_share": float(np.mean(outside[part])),
                 }
             )
         return pd.DataFrame(rows)

@@ -430,9 +430,7 @@ def build_evidence(
 
     # the per-person ranges come from these rows: later than training, never fitted on,
     # and the data the release is approved on
-    ranges = venn_abers(
-        scores, y, n_boot=n_boot, confidence=confidence, random_state=random_state
-    )
+    ranges = venn_abers(scores, y, n_boot=n_boot, confidence=confidence, random_state=random_state)
     audit = proxies = importance = None
     if audited:
         from riskmodels.fairness import audit as fairness_audit
