@@ -14,7 +14,7 @@ UV := $(BIN)/uv
 COMPILE := $(UV) pip compile pyproject.toml --extra dev --universal --python-version 3.11 --quiet
 PYTEST_ARGS := -q -p no:cacheprovider
 
-.PHONY: demo test test-fast test-oldest lint bench cards lock clean
+.PHONY: demo test test-fast test-oldest lint bench cards docs lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ lock: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
+
+# The documentation site (mkdocs.yml): strict, so a broken link or anchor fails the build.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict
 
 # Regenerate the reference models' cards (model_cards/) and fairness reports (fairness/reports/).
 cards: $(STAMP)
