@@ -169,15 +169,11 @@ class VennAbers:
 
     def summary(self, scores: Any, y_true: Any, *, bins: int = 10) -> pd.DataFrame:
         """Range widths across the score range, for the card: one row per tenth of
-        ``scores`` (by rank) with its n, events, score span, median width and how often
-        the model's score fell outside the Venn-Abers pair."""
+        ``scores`` (by rank) with its n, events, score span, observed rate, mean range
+        and median width."""
         s = np.asarray(scores, dtype=float)
         y = np.asarray(y_true, dtype=float)
-        p0, p1 = self.bounds(s)
         low, high = self.interval(s)
-        # beyond the pair by more than the rounding of the look-up
-        tol = 0.5 * 10.0**-self.decimals
-        outside = (s < p0 - tol) | (s > p1 + tol)
         order = np.argsort(s, kind="stable")
         rows = []
         for part in np.array_split(order, min(bins, max(s.size, 1))):
@@ -193,7 +189,6 @@ class VennAbers:
                     "mean_low": float(low[part].mean()),
                     "mean_high": float(high[part].mean()),
                     "median_width": float(np.median(high[part] - low[part])),
-                    "outside_share": float(np.mean(outside[part])),
                 }
             )
         return pd.DataFrame(rows)

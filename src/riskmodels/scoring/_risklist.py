@@ -484,6 +484,16 @@ def _about_bands(m: dict[str, Any]) -> tuple[_Line | _Table, ...]:
                 span = f"{_cut(lo)} to under {_cut(hi)}"
             rows.append((str(label), span))
         items.append(_Table(("band", "scores"), tuple(rows)))
+        if m.get("ranges"):
+            items.append(
+                _Line(
+                    "Ranges",
+                    "score_low to score_high is the range the chance plausibly lies in. A "
+                    "row gets one band only when its whole range lies inside it; a range "
+                    "that crosses an edge shows the bands it spans, e.g. "
+                    f"'{labels[-2]} to {labels[-1]}'.",
+                )
+            )
     elif bands is not None:
         items.append(_Line("Bands", _words(bands)))
     return tuple(items)

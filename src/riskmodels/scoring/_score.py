@@ -794,6 +794,11 @@ def _list_metadata(
             "cuts": policy.bands.resolve(threshold),
             "labels": list(policy.bands.labels),
         },
+        "ranges": (
+            None
+            if getattr(release.evidence, "venn_abers", None) is None
+            else release.evidence.venn_abers.to_dict()["method"]
+        ),
         "explained": explain,
         "reasons": (
             f"up to {REASONS} features that raise the person's score most (SHAP values of "

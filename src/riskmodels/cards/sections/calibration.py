@@ -108,7 +108,6 @@ def _ranges(inputs: CardInputs, sdc: int) -> dict[str, Any] | None:
             "mean_low": num(r.mean_low),
             "mean_high": num(r.mean_high),
             "median_width": num(r.median_width),
-            "outside_share": num(r.outside_share),
         }
         for r in widths.itertuples(index=False)
     ]
