@@ -18,7 +18,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-import click
 import typer
 import typer.core
 from rich.console import Console
@@ -106,13 +105,11 @@ def one_line(err: BaseException) -> str:
 class _Group(typer.core.TyperGroup):
     """The app's command group: turns every error a command raises into one line."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: typer.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
-            raise
-        except (typer.Exit, typer.Abort):
-            raise
+        except (typer.TyperException, typer.Exit, typer.Abort):
+            raise  # usage errors, --help, exits: typer reports those itself
         except RiskModelsError as err:
             _report(ctx, err, EXIT_USER)
         except OSError as err:
@@ -128,12 +125,12 @@ class _Group(typer.core.TyperGroup):
             )
 
 
-def _debugging(ctx: click.Context) -> bool:
+def _debugging(ctx: typer.Context) -> bool:
     root = ctx.find_root()
     return bool(root.params.get("debug")) or os.environ.get(DEBUG_ENV, "") not in ("", "0")
 
 
-def _report(ctx: click.Context, err: BaseException, code: int, extra: str = "") -> NoReturn:
+def _report(ctx: typer.Context, err: BaseException, code: int, extra: str = "") -> NoReturn:
     if _debugging(ctx):
         err_console.print(escape("".join(traceback.format_exception(err))), soft_wrap=True)
     else:
@@ -777,24 +774,21 @@ def approve(
     for w in waiver:
         gate, sep, reason = w.partition("=")
         if not sep:
-            console.print(f"[bold red]--waiver[/] {w!r} must be GATE=REASON")
-            raise typer.Exit(code=2)
+            _usage(f'--waiver {w!r} must be GATE=REASON, e.g. --waiver "GATE=why it is acceptable"')
         waivers[gate.strip()] = reason.strip()
     try:
         record_path = _check_record(candidate)
         if not record_path.is_file():
-            console.print(
-                f"[bold red]not checked[/]: run `riskmodels check --candidate {candidate}` "
-                "first; approval binds the candidate that was checked"
+            _usage(
+                f"not checked: run `riskmodels check --candidate {candidate}` first; "
+                "approval binds the candidate that was checked"
             )
-            raise typer.Exit(code=2)
         checked = json.loads(record_path.read_text(encoding="utf-8")).get("content_sha256")
         if candidate_id(candidate) != checked:
-            console.print(
-                f"[bold red]changed since it was checked[/]: {candidate} no longer has the "
-                f"content sha256 {checked} recorded by `check`. Check it again."
+            _usage(
+                f"changed since it was checked: {candidate} no longer has the content "
+                f"sha256 {checked} recorded by `check`. Check it again."
             )
-            raise typer.Exit(code=2)
         model, evidence, pol, card, _ = _load_for_review(candidate, policy, context)
         release = approve_release(
             model,
@@ -1089,8 +1083,7 @@ def score_cmd(
     writers = {".csv": "to_csv", ".xlsx": "to_excel", ".parquet": "to_parquet"}
     writer = writers.get(out.suffix.lower())
     if writer is None:
-        console.print(f"[bold red]--out[/] must end in one of {sorted(writers)}")
-        raise typer.Exit(code=2)
+        _usage(f"--out {out} must end in one of {sorted(writers)}")
     try:
         risk_list = score(
             release,
@@ -1276,8 +1269,7 @@ def keys_new(
         secret = typer.prompt("Passphrase", hide_input=True, confirmation_prompt=True)
     private, public = out / f"{name}.key", out / f"{name}.pem"
     if private.exists() or public.exists():
-        console.print(f"[bold red]exists[/]: {private} or {public}; keys are never overwritten")
-        raise typer.Exit(code=2)
+        _usage(f"{private} or {public} exists already; keys are never overwritten")
     fingerprint = generate_signing_key(
         private, public, password=secret.encode("utf-8") if secret else None
     )
