@@ -70,9 +70,6 @@ def test_train_check_approve_score_verify(files, site, mlflow_store):
 
     res = invoke("approve", "--candidate", cand, "--reviewer", "R", "--author", "R", "--out", rel)
     assert res.exit_code == 2 and not rel.exists()
-    # the refusal's hint in CLI form, on one line of stderr
-    assert "--waiver" in res.stderr and "waivers={" not in res.stderr
-    assert len(res.stderr.strip().splitlines()) == 1
 
     gates = rm.Policy.default().check(evidence, model=model)
     waivers = [
@@ -82,6 +79,11 @@ def test_train_check_approve_score_verify(files, site, mlflow_store):
     ]
     waivers.append("--waiver=documentation.card=test on synthetic data")
     args = ["--candidate", cand, "--reviewer", "R. Reviewer", "--author", "A. Author"]
+    res = invoke("approve", *args, "--out", rel, "--signing-key", site.key("reviewer"))
+    # gates neither passing nor waived: the refusal's hint in CLI form, one line on stderr
+    assert res.exit_code == 2 and "GateFailed" in res.stderr and not rel.exists()
+    assert "--waiver" in res.stderr and "waivers={" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
     res = invoke("approve", *args, "--out", rel, *waivers)  # production: needs a key
     assert res.exit_code == 2 and "must be signed" in res.output and not rel.exists()
     res = invoke("approve", *args, "--out", rel, "--signing-key", site.key("reviewer"), *waivers)
