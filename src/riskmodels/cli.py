@@ -517,8 +517,59 @@ def demo(
             f"site audit log {audit_log} verified (head {head[:16]}...)"
         )
         _demo_monitoring(release_dir, risk_list, test, spec, out_dir, trust_store, audit_log)
+        _demo_refusal(release_dir, latest, trust_store, audit_log)
     except RiskModelsError as err:
         _fail(err)
+    _demo_outputs(out_dir, store, release_dir, trust_store, audit_log)
+
+
+def _demo_refusal(release_dir: Path, people: pd.DataFrame, trust_store: Path, audit_log: Path):
+    """Step 6: a guardrail at work. The same approved release, asked for a purpose its
+    policy prohibits, refuses to score anyone, and the site's audit log records it."""
+    from riskmodels.errors import PolicyViolation
+    from riskmodels.scoring import score
+
+    console.rule("[bold]6. A guardrail at work")
+    console.print("Asking the approved release to score the same people for sentencing ...")
+    try:
+        score(
+            release_dir, people, purpose="sentencing", trust_store=trust_store, audit_log=audit_log
+        )
+    except PolicyViolation as err:
+        console.print(f"[bold red]refused[/]: {escape(one_line(err))}")
+        console.print(
+            f"nobody was scored; the refusal is in the site's audit log {audit_log} "
+            f"(`riskmodels audit-log verify {audit_log}` lists it)"
+        )
+    else:  # pragma: no cover - the default policy prohibits sentencing
+        raise RuntimeError("the default policy did not refuse sentencing")
+
+
+def _demo_outputs(out_dir: Path, store: str, release_dir: Path, trust_store: Path, audit_log):
+    """The demo's last words: where each output is and how to open it."""
+    card = (out_dir / "card" / "model_card.html").resolve()
+    dashboard = (out_dir / "monitoring.html").resolve()
+    console.rule("[bold]Where everything is")
+    rows = [
+        ("model card", f"{card}  (open in a browser: python -m webbrowser {card.as_uri()})"),
+        ("risk list", f"{out_dir / 'risk_list.xlsx'} and {out_dir / 'risk_list.csv'}"),
+        (
+            "release bundle",
+            f"{release_dir}  (check it: riskmodels verify-release {release_dir} "
+            f"--trust-store {trust_store})",
+        ),
+        (
+            "MLflow runs and registry",
+            f"mlflow ui --backend-store-uri {store}  (then open http://127.0.0.1:5000)",
+        ),
+        (
+            "monitoring dashboard",
+            f"{dashboard}  (open in a browser: python -m webbrowser {dashboard.as_uri()})",
+        ),
+        ("site audit log", f"{audit_log}  (riskmodels audit-log verify {audit_log})"),
+    ]
+    for what, where in rows:
+        console.print(f"[bold]{what}[/]: {escape(where)}", soft_wrap=True)
 
 
 def _demo_monitoring(release_dir, risk_list, test, spec, out_dir, trust_store, audit_log):
