@@ -277,7 +277,25 @@ ERROR_PATHS = [
     (["run", "{bad}/pipeline_typo.yaml"], "'modle': Extra inputs are not permitted", 2),
     (["run", "{bad}/pipeline_nofile.yaml"], "'data.train': file not found", 2),
     (["card", "--model", "{files}/no_release", "--out", "{bad}/card"], "ReleaseError", 2),
-]
+    (["train", "--data", "{files}/nowhere.csv", "--spec", "{files}/spec.yaml", "--out",
+      "{bad}/cand"], "nowhere.csv", 2),
+    (["score", "--release", "{files}/no_release", "--input", "{files}/people.csv",
+      "--purpose", "prioritise_welfare_review", "--out", "{bad}/l.csv"], "ReleaseError", 2),
+    (["add-approval", "--release", "{files}/no_release", "--reviewer", "R",
+      "--signing-key", "{bad}/no.key"], "ReleaseError", 2),
+    (["monitor", "--release", "{files}/no_release", "--out", "{bad}/m.html"], "ReleaseError", 2),
+    (["record-reviews", "--release", "{files}/no_release", "--list", "{files}/people.csv"],
+     "ReleaseError", 2),
+    (["record-outcomes", "--release", "{files}/no_release", "--data", "{files}/nowhere.csv"],
+     "nowhere.csv", 2),
+    (["reinstate", "--release", "{files}/no_release", "--reviewer", "R", "--signing-key",
+      "{bad}/no.key", "--reason", "r"], "ReleaseError", 2),
+    (["register", "--release", "{files}/no_release", "--name", "x"], "ReleaseError", 2),
+    (["audit-log", "verify", "{bad}/nowhere.jsonl"], "does not exist", 2),
+    (["audit-log", "anchor", "{bad}/nowhere.jsonl"], "does not exist", 2),
+    # an OSError (here: a folder inside a file) is the user's to fix, not a bug
+    (["keys", "new", "--name", "K", "--out", "{files}/data.parquet/keys"], "data.parquet", 2),
+]  # fmt: skip
 
 
 def _fill(args: list[str], files, bad) -> list[str]:
