@@ -257,6 +257,14 @@ def bad_files(files, tmp_path_factory):
         f"spec: {files / 'spec.yaml'}\ndata:\n  train: nowhere.csv\noutput: out\nmodle: {{}}\n"
     )
     (d / "not_yaml.yaml").write_text("spec: [unclosed\n")
+    # five events in all: too few to fit a model, a serious data-quality problem
+    few = pd.read_parquet(files / "data.parquet")
+    target = rm.DatasetSpec.from_yaml(files / "spec.yaml").target
+    few[target] = (few.index < 5).astype(int)
+    few.to_csv(d / "few_events.csv", index=False)
+    (d / "pipeline_few_events.yaml").write_text(
+        f"spec: {files / 'spec.yaml'}\ndata:\n  train: few_events.csv\noutput: out\n"
+    )
     (d / "pipeline_nofile.yaml").write_text(
         f"spec: {files / 'spec.yaml'}\ndata:\n  train: nowhere.csv\noutput: out\n"
     )
@@ -277,6 +285,10 @@ ERROR_PATHS = [
     (["run", "{bad}/pipeline_typo.yaml"], "'modle': Extra inputs are not permitted", 2),
     (["run", "{bad}/pipeline_nofile.yaml"], "'data.train': file not found", 2),
     (["card", "--model", "{files}/no_release", "--out", "{bad}/card"], "ReleaseError", 2),
+    # the library's `allow=[...]` hint as the option (train) or the key (run) that does it
+    (["train", "--data", "{bad}/few_events.csv", "--spec", "{files}/spec.yaml", "--out",
+      "{bad}/cand"], "pass --allow too_few_events", 2),
+    (["run", "{bad}/pipeline_few_events.yaml"], "under model.allow in the pipeline file", 2),
     (["train", "--data", "{files}/nowhere.csv", "--spec", "{files}/spec.yaml", "--out",
       "{bad}/cand"], "nowhere.csv", 2),
     (["score", "--release", "{files}/no_release", "--input", "{files}/people.csv",

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +34,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from riskmodels._io import atomic_write_text
-from riskmodels.errors import GateFailed, Problem, SchemaError
+from riskmodels.errors import DataQualityError, GateFailed, Problem, SchemaError
 
 __all__ = [
     "ApprovalConfig",
@@ -74,12 +75,15 @@ class DataConfig(_Section):
 
 class ModelConfig(_Section):
     """The model: ``estimator`` (``hgb`` or ``logistic``), ``calibration`` (``sigmoid``,
-    ``isotonic`` or ``none``), ``seed`` and ``n_boot`` (bootstrap replicates for CIs)."""
+    ``isotonic`` or ``none``), ``seed``, ``n_boot`` (bootstrap replicates for CIs) and
+    ``allow`` (serious data-quality issues accepted knowingly: ``single_class``,
+    ``too_few_events``, ``leakage``)."""
 
     estimator: Literal["hgb", "logistic"] = "hgb"
     calibration: Literal["sigmoid", "isotonic", "none"] = "sigmoid"
     seed: int = 0
     n_boot: int = Field(1000, ge=50)
+    allow: list[Literal["single_class", "too_few_events", "leakage"]] = Field(default_factory=list)
 
 
 class SplitConfig(_Section):
@@ -365,7 +369,16 @@ def run_pipeline(
     spec = DatasetSpec.from_yaml(cfg.spec)
     with stage(f"Read and validate {cfg.data.train}"):
         frame = spec.validate(read_frame(cfg.data.train))
-        check_quality(frame, spec)
+        try:
+            check_quality(frame, spec, allow=cfg.model.allow)
+        except DataQualityError as err:
+            # the library's hint is Python's; in a pipeline the accepted issues live in the file
+            message = re.sub(
+                r"pass allow=\[[^\]]*\]",
+                "list them under model.allow in the pipeline file",
+                str(err),
+            )
+            raise DataQualityError(message, column=err.column, report=err.report) from None
     with stage("Split it into training and held-out test data"):
         train, test = split(
             frame,
@@ -383,7 +396,7 @@ def run_pipeline(
         random_state=m.seed,
     )
     with stage("Fit the model"):
-        model.fit(train)
+        model.fit(train, allow=tuple(cfg.model.allow))
     with stage("Assess it on the held-out data"):
         evidence = model.assess(test, n_boot=m.n_boot, random_state=m.seed)
 

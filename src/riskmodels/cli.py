@@ -49,8 +49,13 @@ _CLI_HINTS: tuple[tuple[str, str], ...] = (
     (r"\(passphrase=\.\.\.\)", "(in $RISKMODELS_KEY_PASSPHRASE)"),
     (r"\btrust_store=", "--trust-store"),
     (r"\baudit_log=", "--audit-log"),
-    (r"\bpass allow=(\[[^\]]*\])", r"allow \1 in Python (the CLI has no option to accept them)"),
 )
+
+
+def _allow_options(match: re.Match[str]) -> str:
+    """``pass allow=['leakage', 'x']`` -> ``pass --allow leakage --allow x``."""
+    kinds = re.findall(r"'([^']*)'", match.group(1))
+    return "pass " + " ".join(f"--allow {k}" for k in kinds)
 
 
 def cli_hint(message: str) -> str:
@@ -73,7 +78,7 @@ def cli_hint(message: str) -> str:
     """
     for pattern, replacement in _CLI_HINTS:
         message = re.sub(pattern, replacement, message)
-    return message
+    return re.sub(r"\bpass allow=(\[[^\]]*\])", _allow_options, message)
 
 
 def one_line(err: BaseException) -> str:
@@ -635,6 +640,12 @@ def train(
     ),
     n_boot: int = typer.Option(1000, help="bootstrap replicates for CIs"),
     seed: int = typer.Option(0),
+    allow: list[str] = typer.Option(
+        [],
+        "--allow",
+        help="a serious data-quality issue you accept knowingly (single_class, "
+        "too_few_events, leakage); repeat for each",
+    ),
     no_track: bool = typer.Option(False, "--no-track", help=_NO_TRACK_HELP),
 ) -> None:
     """Fit a model on held-out-validated data and save it with its evidence (unapproved)."""
@@ -659,7 +670,7 @@ def train(
             calibration=None if calibration == "none" else calibration,
         )
         with step("Fit the model", keep=True):  # the library names its stages below
-            model.fit(train_set)
+            model.fit(train_set, allow=tuple(allow))
         with step("Assess it", keep=True):
             evidence = model.assess(test_set, n_boot=n_boot, random_state=seed)
         with step(f"Save the candidate to {out}", keep=True):
