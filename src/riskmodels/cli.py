@@ -179,7 +179,10 @@ def _main(
 
 
 def _fail(err: RiskModelsError) -> NoReturn:
-    # The group reports every error the same way (one line, exit code 2, --debug).
+    # The group reports every error the same way (one line, exit code 2, --debug), so the
+    # commands' `except RiskModelsError: _fail(err)` only pass it on. They stay for now to
+    # keep this change small beside the branches that also edit the commands; new code
+    # lets errors propagate.
     raise err
 
 
