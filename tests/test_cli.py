@@ -86,6 +86,7 @@ def test_train_check_approve_score_verify(files, site, mlflow_store):
     assert len(res.stderr.strip().splitlines()) == 1
     res = invoke("approve", *args, "--out", rel, *waivers)  # production: needs a key
     assert res.exit_code == 2 and "must be signed" in res.output and not rel.exists()
+    assert "--signing-key KEY" in res.stderr
     res = invoke("approve", *args, "--out", rel, "--signing-key", site.key("reviewer"), *waivers)
     assert res.exit_code == 0, res.output
     res = invoke("verify-release", rel)  # one approval of the two the policy requires
@@ -412,6 +413,8 @@ def test_library_hints_are_rewritten_as_options():
     )
     assert "--waiver" in said and "waivers=" not in said
     assert "--trust-store" in cli_hint("name one with trust_store= or $X")
+    said = cli_hint("give the key (approve(..., signing_key=...); create one with `keys new`)")
+    assert said == "give the key (--signing-key KEY; create one with `keys new`)"
 
 
 def test_a_usage_error_stays_typer_s_own_not_a_bug():

@@ -45,7 +45,7 @@ _CLI_HINTS: tuple[tuple[str, str], ...] = (
         '--waiver "GATE=REASON" (one per gate, e.g. --waiver "documentation.card=why it is '
         'acceptable")',
     ),
-    (r"\(?approve\(\.\.\., signing_key=\.\.\.\);?\)?", "(--signing-key KEY;"),
+    (r"approve\(\.\.\., signing_key=\.\.\.\)", "--signing-key KEY"),
     (r"\(passphrase=\.\.\.\)", "(in $RISKMODELS_KEY_PASSPHRASE)"),
     (r"\btrust_store=", "--trust-store"),
     (r"\baudit_log=", "--audit-log"),
