@@ -68,9 +68,12 @@ def test_example_pipeline_stops_at_approval_then_approves_and_scores(example, si
     res = runner.invoke(app, ["verify-release", str(out / "release")])
     assert res.exit_code == 0, res.output
 
-    # a release is never overwritten: the same run again is refused, on one line
+    # a release is never overwritten: the same run again is refused, on one line, before
+    # any work (the candidate beside the release stays the one it was made from)
+    before = (out / "candidate.check.json").stat().st_mtime_ns
     res = runner.invoke(app, ["run", str(example / "approved.yaml")])
-    assert res.exit_code == 2 and "ReleaseError" in res.stderr
+    assert res.exit_code == 2 and "ReleaseError" in res.stderr and "never overwritten" in res.stderr
+    assert (out / "candidate.check.json").stat().st_mtime_ns == before
 
 
 def test_waivers_missing_from_the_file_refuse_approval_with_a_hint_in_its_terms(

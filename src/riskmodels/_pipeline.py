@@ -34,7 +34,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from riskmodels._io import atomic_write_text
-from riskmodels.errors import DataQualityError, GateFailed, Problem, SchemaError
+from riskmodels.errors import DataQualityError, GateFailed, Problem, ReleaseError, SchemaError
 
 __all__ = [
     "ApprovalConfig",
@@ -349,12 +349,12 @@ def run_pipeline(
         Approvals were given but a gate neither passes nor is waived under
         ``approval.waivers``.
     ReleaseError, PolicyViolation
-        The release folder exists already, a signature is refused, or the purpose is not
-        permitted.
+        The output folder holds a release already (refused before any work), a signature
+        is refused, or the purpose is not permitted.
     """
     import contextlib
 
-    from riskmodels.cards import ModelCard
+    from riskmodels.cards import CardContext, ModelCard
     from riskmodels.data import DatasetSpec, check_quality, read_frame
     from riskmodels.modeling import RiskModel, split
     from riskmodels.policy import Policy
@@ -364,9 +364,25 @@ def run_pipeline(
     cfg = config if isinstance(config, PipelineConfig) else load_pipeline(config)
     stage = progress or (lambda _msg: contextlib.nullcontext())
     out = cfg.output
-    out.mkdir(parents=True, exist_ok=True)
-
+    if (out / "release").exists():
+        # Refused before any work: a release is never overwritten, and a new candidate
+        # beside an old release would leave a folder whose parts disagree.
+        raise ReleaseError(
+            f"{out} holds a release already ({out / 'release'}); a release is never "
+            "overwritten. Choose a new output folder in the pipeline file, or move the "
+            "release away.",
+            reason="exists",
+            path=str(out / "release"),
+        )
+    # the small files first, so that a mistake in them costs no training time
     spec = DatasetSpec.from_yaml(cfg.spec)
+    policy = Policy.default() if cfg.policy is None else Policy.from_yaml(cfg.policy)
+    context = cfg.card_context
+    if isinstance(context, Path):
+        context = CardContext.from_yaml(context)
+    elif isinstance(context, dict):
+        context = CardContext(**context)
+    out.mkdir(parents=True, exist_ok=True)
     with stage(f"Read and validate {cfg.data.train}"):
         frame = spec.validate(read_frame(cfg.data.train))
         try:
@@ -408,9 +424,8 @@ def run_pipeline(
         save_candidate(model, evidence, candidate)
     content = candidate_id(candidate)
 
-    policy = Policy.default() if cfg.policy is None else Policy.from_yaml(cfg.policy)
     with stage("Build the model card and check the policy gates"):
-        card = ModelCard.build(model, evidence, cfg.card_context, policy=policy)
+        card = ModelCard.build(model, evidence, context, policy=policy)
         gates = policy.check(evidence, model=model, context=card.context)
         card = card.with_gates(gates, _known_waivers(cfg, gates))
         card.save(out / "card")
