@@ -404,6 +404,12 @@ def test_validate_prints_the_data_quality_report(files):
     assert "missing values:" in res.output and "events in" not in res.output
 
 
+def test_validate_exits_1_on_data_train_would_refuse(files, bad_files):
+    res = invoke("validate", bad_files / "few_events.csv", "--spec", files / "spec.yaml")
+    assert res.exit_code == 1
+    assert "serious" in res.output and "--allow too_few_events" in res.output
+
+
 def test_library_hints_are_rewritten_as_options():
     from riskmodels.cli import cli_hint
 

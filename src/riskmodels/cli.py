@@ -240,7 +240,8 @@ def validate(
 
     Every problem with the file is listed at once (exit code 2). A valid file gets its
     report: rows, people and snapshots, the outcome's events (labelled files), missing
-    values and constant features, and any serious problem that would stop training.
+    values and constant features, and any serious problem that would stop training (exit
+    code 1).
     """
     from riskmodels.data import DatasetSpec, check_quality, read_frame
     from riskmodels.errors import Problem, SchemaError
@@ -270,13 +271,19 @@ def validate(
     if unlabelled:
         missingness = {c: float(frame[c].isna().mean()) for c in s.feature_names}
         issues = [
-            {"column": f, "detail": "the feature has a single value", "serious": False}
+            {
+                "kind": "constant",
+                "column": f,
+                "detail": "the feature has a single value",
+                "serious": False,
+            }
             for f in s.feature_names
             if frame[f].nunique(dropna=False) <= 1
         ]
         if s.target in frame.columns:
             issues.append(
                 {
+                    "kind": "outcome_present",
                     "column": s.target,
                     "detail": "the outcome is in a scoring file; scoring ignores it",
                     "serious": False,
@@ -300,6 +307,14 @@ def validate(
     for issue in issues:
         flag = "[red]serious[/]" if issue["serious"] else "[yellow]note[/]"
         console.print(f"  {flag} {issue['column']}: {issue['detail']}")
+    serious = sorted({i["kind"] for i in issues if i["serious"]})
+    if serious:
+        # like `check` with a blocking gate: exit code 1, so scripts stop here too
+        console.print(
+            f"[red]train refuses this data[/] unless you accept the serious issues knowingly: "
+            f"{' '.join(f'--allow {k}' for k in serious)}"
+        )
+        raise typer.Exit(code=1)
 
 
 def _describe_rows(frame: pd.DataFrame, spec: Any) -> None:
