@@ -67,6 +67,7 @@ def test_example_pipeline_stops_at_approval_then_approves_and_scores(example, si
     assert sum(len(f) for name, f in listed.items() if name != "About") >= len(people)
     res = runner.invoke(app, ["verify-release", str(out / "release")])
     assert res.exit_code == 0, res.output
+    _every_step_is_tracked(mlflow_store, out)
 
     # a release is never overwritten: the same run again is refused, on one line, before
     # any work (the candidate beside the release stays the one it was made from)
@@ -126,3 +127,26 @@ def test_every_problem_in_a_pipeline_file_is_named_by_its_key(tmp_path):
     del cfg["data"]["score"]
     with pytest.raises(SchemaError, match=r"needs the people to score in data\.score"):
         load_pipeline(_write(tmp_path, cfg))
+
+
+def _every_step_is_tracked(uri: str, out: Path) -> None:
+    """The approved run logged train, check and approve for its candidate, and a score run
+    for its release, in the session's MLflow store ($MLFLOW_TRACKING_URI)."""
+    import mlflow
+
+    from riskmodels._io import sha256_file
+
+    client = mlflow.MlflowClient(uri)
+    exp = client.get_experiment_by_name("riskmodels").experiment_id
+    candidate = json.loads((out / "candidate.check.json").read_text())["content_sha256"]
+    runs = client.search_runs(
+        [exp], filter_string=f"tags.`riskmodels.candidate_sha256` = '{candidate}'"
+    )
+    assert {"train", "check", "approve"} <= {r.data.tags["riskmodels.step"] for r in runs}
+    release_id = sha256_file(out / "release" / "release.json")
+    scored = client.search_runs(
+        [exp],
+        filter_string=f"tags.`riskmodels.release_id` = '{release_id}' and "
+        "tags.`riskmodels.step` = 'score'",
+    )
+    assert len(scored) == 1
