@@ -1471,9 +1471,9 @@ def run_cmd(
             f"{len(blocking)} gate(s) block it unless waived with a written reason"
             + (": " + ", ".join(g.name for g in blocking) if blocking else "")
             + f". To go on, add an approval section (author, approvers with their "
-            f"signing keys, waivers) to {config} and run it again, or run `riskmodels "
-            f"approve --candidate {result.candidate} --waiver GATE=REASON ...`."
+            f"signing keys, waivers) to {config} and run it again, or approve step by step:"
         )
+        console.print(f"  {escape(_approve_command(cfg, result.candidate))}", soft_wrap=True)
     if result.release is not None:
         r = result.release
         _track(no_track, "approve", lambda: _log_approval(r, result.candidate_sha256))
@@ -1485,6 +1485,21 @@ def run_cmd(
         _summary(result.risk_list, result.outputs["risk_list"], cfg.scoring.split_by)
         _track(no_track, "score", lambda: _log_scoring(result.risk_list))
     _where(result.outputs)
+
+
+def _approve_command(cfg: Any, candidate: Path) -> str:
+    """The `riskmodels approve` command that goes on from where `run` stopped."""
+    parts = ["riskmodels approve", f"--candidate {candidate}"]
+    if isinstance(cfg.card_context, Path):
+        parts.append(f"--context {cfg.card_context}")
+    if cfg.policy is not None:
+        parts.append(f"--policy {cfg.policy}")
+    parts += [
+        '--reviewer "NAME" --author "NAME" --signing-key KEY',
+        '--waiver "GATE=REASON" (one per gate to waive)',
+        f"--out {cfg.output / 'release'}",
+    ]
+    return " ".join(parts)
 
 
 def _where(outputs: dict[str, Path]) -> None:
