@@ -119,7 +119,8 @@ class _Group(typer.core.TyperGroup):
             _report(ctx, err, EXIT_USER)
         except OSError as err:
             # a path that does not exist or cannot be read or written: the user's to fix
-            _report(ctx, err, EXIT_USER, f" ({err.filename})" if err.filename else "")
+            named = err.filename is None or str(err.filename) in str(err)
+            _report(ctx, err, EXIT_USER, "" if named else f" ({err.filename})")
         except Exception as err:
             _report(
                 ctx,
