@@ -1,15 +1,27 @@
-"""Command-line interface: a thin shell over the library, one command per step."""
+"""Command-line interface: a thin shell over the library, one command per step.
+
+Errors reach the user as one line on stderr: the error's message and its hint, with the
+library's Python-call hints (``waivers={...}``) rewritten as the options a shell user
+types (``--waiver GATE=REASON``). The exit code is 2 for riskmodels' own errors (and a
+missing or unreadable file), 1 for anything unexpected (a bug); ``riskmodels --debug
+COMMAND`` shows the traceback as well.
+"""
 
 from __future__ import annotations
 
 import math
+import os
+import re
 import shutil
+import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
+import typer.core
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from riskmodels._progress import step
@@ -20,17 +32,159 @@ if TYPE_CHECKING:
     # `riskmodels --help` starts without them.
     import pandas as pd
 
+#: Set to 1 to show tracebacks without typing --debug (e.g. in CI logs).
+DEBUG_ENV = "RISKMODELS_DEBUG"
+
+#: Exit codes: our own refusals and bad inputs, and unexpected failures (bugs).
+EXIT_USER, EXIT_BUG = 2, 1
+
+#: The library's hints speak Python; on the command line the same advice is an option.
+_CLI_HINTS: tuple[tuple[str, str], ...] = (
+    (
+        r"approve\(\.\.\., waivers=\{'gate\.name': 'why it is acceptable'\}\)",
+        '--waiver "GATE=REASON" (one per gate, e.g. --waiver "documentation.card=why it is '
+        'acceptable")',
+    ),
+    (r"approve\(\.\.\., signing_key=\.\.\.\)", "--signing-key KEY"),
+    (r"\(passphrase=\.\.\.\)", "(in $RISKMODELS_KEY_PASSPHRASE)"),
+    (r"\btrust_store=", "--trust-store"),
+    (r"\baudit_log=", "--audit-log"),
+)
+
+
+def _allow_options(match: re.Match[str]) -> str:
+    """``pass allow=['leakage', 'x']`` -> ``pass --allow leakage --allow x``."""
+    kinds = re.findall(r"'([^']*)'", match.group(1))
+    return "pass " + " ".join(f"--allow {k}" for k in kinds)
+
+
+def cli_hint(message: str) -> str:
+    """Rewrite the Python forms in a library message as the CLI options that do the same.
+
+    Parameters
+    ----------
+    message : str
+        A riskmodels error message.
+
+    Returns
+    -------
+    str
+        The message, each known Python-call hint replaced by its option.
+
+    Examples
+    --------
+    >>> cli_hint("The key is protected by a passphrase; give it (passphrase=...)")
+    'The key is protected by a passphrase; give it (in $RISKMODELS_KEY_PASSPHRASE)'
+    """
+    for pattern, replacement in _CLI_HINTS:
+        message = re.sub(pattern, replacement, message)
+    return re.sub(r"\bpass allow=(\[[^\]]*\])", _allow_options, message)
+
+
+def one_line(err: BaseException) -> str:
+    """An error as one line: its type, its message, then its listed problems joined by ';'.
+
+    Parameters
+    ----------
+    err : BaseException
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from riskmodels.errors import Problem, SchemaError
+    >>> print(one_line(SchemaError([Problem("age", "missing"), Problem("sex", "missing")])))
+    SchemaError: The data does not match the dataset spec (2 problems): 'age': missing; 'sex': ...
+    """
+    lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+    if not lines:
+        return type(err).__name__
+    head, rest = lines[0], [ln.removeprefix("- ") for ln in lines[1:]]
+    # the listed problems each end with a full stop; one line separates them with ';'
+    text = head if not rest else head + " " + "; ".join(r.rstrip(".") for r in rest) + "."
+    return f"{type(err).__name__}: {cli_hint(text)}"
+
+
+class _Group(typer.core.TyperGroup):
+    """The app's command group: turns every error a command raises into one line."""
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.TyperException, typer.Exit, typer.Abort):
+            raise  # usage errors, --help, exits: typer reports those itself
+        except RiskModelsError as err:
+            _report(ctx, err, EXIT_USER)
+        except OSError as err:
+            # a path that does not exist or cannot be read or written: the user's to fix
+            named = err.filename is None or str(err.filename) in str(err)
+            _report(ctx, err, EXIT_USER, "" if named else f" ({err.filename})")
+        except Exception as err:
+            _report(
+                ctx,
+                err,
+                EXIT_BUG,
+                " - an unexpected error, probably a bug in riskmodels: please report it "
+                "with the output of --debug",
+            )
+
+
+def _debugging(ctx: typer.Context) -> bool:
+    root = ctx.find_root()
+    return bool(root.params.get("debug")) or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+
+
+def _report(ctx: typer.Context, err: BaseException, code: int, extra: str = "") -> NoReturn:
+    if _debugging(ctx):
+        err_console.print(escape("".join(traceback.format_exception(err))), soft_wrap=True)
+    else:
+        extra += " (run with --debug for the traceback)" if code == EXIT_BUG else ""
+    err_console.print(
+        f"[bold red]error[/]: {escape(one_line(err) + extra)}", soft_wrap=True, highlight=False
+    )
+    raise typer.Exit(code=code)
+
+
+def _usage(message: str) -> NoReturn:
+    """A refused option value or step, as one line on stderr, exit code 2."""
+    err_console.print(f"[bold red]error[/]: {escape(message)}", soft_wrap=True, highlight=False)
+    raise typer.Exit(code=EXIT_USER)
+
+
+def _example(*lines: str) -> str:
+    """A help epilog: the example commands, one per line."""
+    return "Example:\n\n" + "\n\n".join(f"  $ {ln}" for ln in lines)
+
+
 app = typer.Typer(
+    cls=_Group,
     add_completion=False,
     no_args_is_help=True,
     help="riskmodels: risk models whose predictions reach people only as decision support.",
+    epilog=_example("riskmodels demo", "riskmodels run examples/pipeline.yaml"),
 )
 console = Console()
+#: Errors go to stderr, so that a list or a report on stdout stays clean.
+err_console = Console(stderr=True)
 
 
-def _fail(err: RiskModelsError) -> None:
-    console.print(f"[bold red]{type(err).__name__}[/]: {err}")
-    raise typer.Exit(code=2)
+@app.callback()
+def _main(
+    debug: bool = typer.Option(
+        False, "--debug", help=f"show the traceback of an error (also: ${DEBUG_ENV}=1)"
+    ),
+) -> None:
+    """riskmodels: risk models whose predictions reach people only as decision support."""
+
+
+def _fail(err: RiskModelsError) -> NoReturn:
+    # The group reports every error the same way (one line, exit code 2, --debug), so the
+    # commands' `except RiskModelsError: _fail(err)` only pass it on. They stay for now to
+    # keep this change small beside the branches that also edit the commands; new code
+    # lets errors propagate.
+    raise err
 
 
 def _fmt_ci(est) -> str:
@@ -66,24 +220,118 @@ def _track(no_track: bool, what: str, log: Callable[[], str]) -> str | None:
     return run_id
 
 
-@app.command()
+@app.command(
+    "validate",
+    epilog=_example(
+        "riskmodels validate data.csv --spec spec.yaml",
+        "riskmodels validate people.csv --spec spec.yaml --unlabelled",
+    ),
+)
 def validate(
     data: Path = typer.Argument(..., help="CSV or Parquet file"),
     spec: Path = typer.Option(..., "--spec", help="dataset spec (YAML)"),
+    unlabelled: bool = typer.Option(
+        False,
+        "--unlabelled",
+        help="a scoring file: people to score, without the outcome (and protected "
+        "attributes are optional)",
+    ),
 ) -> None:
-    """Validate a data file against a dataset spec and print its data-quality report."""
-    from riskmodels.data import DatasetSpec, check_quality, read_frame
+    """Validate a data file against a dataset spec and print its data-quality report.
 
+    Every problem with the file is listed at once (exit code 2). A valid file gets its
+    report: rows, people and snapshots, the outcome's events (labelled files), missing
+    values and constant features, and any serious problem that would stop training (exit
+    code 1).
+    """
+    from riskmodels.data import DatasetSpec, check_quality, read_frame
+    from riskmodels.errors import Problem, SchemaError
+
+    s = DatasetSpec.from_yaml(spec)
     try:
-        s = DatasetSpec.from_yaml(spec)
-        frame = s.validate(read_frame(data))
+        frame = s.validate(
+            read_frame(data), require_target=not unlabelled, require_protected=not unlabelled
+        )
+    except SchemaError as err:
+        if unlabelled or s.target not in err.columns:
+            raise
+        # The one missing column may mean a file of people to score: say how to check it.
+        raise SchemaError(
+            [
+                Problem(p.column, p.found, f"{p.hint}; or pass --unlabelled for a scoring file")
+                if p.column == s.target
+                else p
+                for p in err.problems
+            ]
+        ) from None
+    kind = "an unlabelled (scoring)" if unlabelled else "a labelled (training)"
+    console.print(
+        f"[green]valid[/]: {data} is {kind} file: {len(frame):,} rows, {len(s.features)} features"
+    )
+    _describe_rows(frame, s)
+    if unlabelled:
+        missingness = {c: float(frame[c].isna().mean()) for c in s.feature_names}
+        issues = [
+            {
+                "kind": "constant",
+                "column": f,
+                "detail": "the feature has a single value",
+                "serious": False,
+            }
+            for f in s.feature_names
+            if frame[f].nunique(dropna=False) <= 1
+        ]
+        if s.target in frame.columns:
+            issues.append(
+                {
+                    "kind": "outcome_present",
+                    "column": s.target,
+                    "detail": "the outcome is in a scoring file; scoring ignores it",
+                    "serious": False,
+                }
+            )
+    else:
         report = check_quality(frame, s, raise_on_serious=False)
-    except RiskModelsError as err:
-        _fail(err)
-    console.print(f"[green]valid[/]: {len(frame):,} rows, {len(s.features)} features")
-    for issue in report.issues:
+        missingness, issues = report.missingness, report.issues
+        events, rows = report.target_counts.get("1", 0), report.n_rows
+        console.print(
+            f"outcome {s.target}: {events:,} events in {rows:,} rows "
+            f"({events / rows:.2%}), {report.target_counts.get('0', 0):,} without"
+        )
+    gaps = {c: m for c, m in missingness.items() if m > 0}
+    console.print(
+        "missing values: "
+        + (", ".join(f"{c} {m:.1%}" for c, m in gaps.items()) if gaps else "none")
+    )
+    if not issues:
+        console.print("data-quality issues: none")
+    for issue in issues:
         flag = "[red]serious[/]" if issue["serious"] else "[yellow]note[/]"
         console.print(f"  {flag} {issue['column']}: {issue['detail']}")
+    serious = sorted({i["kind"] for i in issues if i["serious"]})
+    if serious:
+        # like `check` with a blocking gate: exit code 1, so scripts stop here too
+        console.print(
+            f"[red]train refuses this data[/] unless you accept the serious issues knowingly: "
+            f"{' '.join(f'--allow {k}' for k in serious)}"
+        )
+        raise typer.Exit(code=1)
+
+
+def _describe_rows(frame: pd.DataFrame, spec: Any) -> None:
+    """People and snapshot dates, where the spec names those columns."""
+    import pandas as pd
+
+    parts = []
+    if spec.person is not None:
+        parts.append(f"{frame[spec.person].nunique():,} people")
+    if spec.time is not None:
+        t = pd.to_datetime(frame[spec.time])
+        parts.append(
+            f"{t.nunique():,} snapshot date(s) from {t.min():%Y-%m-%d} to {t.max():%Y-%m-%d}"
+        )
+    if parts:
+        console.print(", ".join(parts))
 
 
 def _rates_table(frame: pd.DataFrame, by: str, target: str) -> Table:
@@ -101,7 +349,12 @@ def _rates_table(frame: pd.DataFrame, by: str, target: str) -> Table:
     return table
 
 
-@app.command()
+@app.command(
+    "demo",
+    epilog=_example(
+        "riskmodels demo --n-people 5000 --out demo_output",
+    ),
+)
 def demo(
     n_people: int = typer.Option(20_000, help="people in the synthetic prison population"),
     months: int = typer.Option(12, help="monthly snapshots per person"),
@@ -111,15 +364,23 @@ def demo(
     out_dir: Path = typer.Option(Path("demo_output"), "--out", help="folder for the outputs"),
 ) -> None:
     """Run the main job end to end on synthetic data."""
-    import riskmodels as rm
+    from riskmodels.cards import ModelCard
+    from riskmodels.data import check_quality
+    from riskmodels.data.datasets import make_prison_incidents
+    from riskmodels.modeling import RiskModel, split
+    from riskmodels.policy import Policy
+    from riskmodels.release import add_approval, approve, generate_signing_key
+    from riskmodels.scoring import anchor, score
+    from riskmodels.tracking import log_assessment
+    from riskmodels.tracking import register as register_release
 
     try:
         console.rule("[bold]1. Synthetic data")
-        frame, spec = rm.datasets.make_prison_incidents(
+        frame, spec = make_prison_incidents(
             n_people=n_people, outcome=outcome, seed=seed, months=months
         )
         frame = spec.validate(frame)
-        rm.check_quality(frame, spec)
+        check_quality(frame, spec)
         console.print(
             f"{len(frame):,} person-month rows, {frame[spec.person].nunique():,} "
             f"people, {len(spec.features)} features; outcome "
@@ -131,13 +392,13 @@ def demo(
 
         console.rule("[bold]2. Train and assess")
         # a 90-day gap: no training outcome window reaches into the test period
-        train, test = rm.split(frame, spec, gap_days=90)
+        train, test = split(frame, spec, gap_days=90)
         info = test.attrs["riskmodels_split"]
         console.print(
             f"{info['method']} split: train {info['n_train']:,} rows, test "
             f"{info['n_test']:,} rows (test window {info.get('test_window')})"
         )
-        model = rm.RiskModel(spec, estimator="hgb", random_state=seed).fit(train)
+        model = RiskModel(spec, estimator="hgb", random_state=seed).fit(train)
         console.print(f"fitted {model!r} in {model.fit_times_['total_seconds']:.1f} s")
         evidence = model.assess(test, n_boot=n_boot)
         table = Table(title=f"Held-out performance (95% CI: bootstrap, {n_boot} replicates)")
@@ -162,21 +423,21 @@ def demo(
 
         console.rule("[bold]3. Model card, policy gates, approval")
         out_dir.mkdir(parents=True, exist_ok=True)
-        policy = rm.Policy.default()
+        policy = Policy.default()
         # the demo's own MLflow store, beside its other outputs
         store = f"sqlite:///{(out_dir / 'mlflow.db').resolve()}"
-        run_id = rm.tracking.log_assessment(
+        run_id = log_assessment(
             model, evidence, tracking_uri=store, tags={"riskmodels.step": "train"}
         )
         console.print(f"MLflow run {run_id} in {out_dir / 'mlflow.db'}")
         with step("Building the model card and checking the policy gates"):
-            card = rm.ModelCard.build(
+            card = ModelCard.build(
                 model, evidence, context=None, policy=policy, mlflow_run_id=run_id
             )
             gates = policy.check(evidence, model=model, context=card.context)
             card = card.with_gates(gates)
             card.save(out_dir / "card")
-        check_run = rm.tracking.log_assessment(
+        check_run = log_assessment(
             model, evidence, card, gates, policy=policy, tracking_uri=store,
             tags={"riskmodels.step": "check"}, parent_run_id=run_id,
         )  # fmt: skip
@@ -217,12 +478,12 @@ def demo(
         for i, name in enumerate(approvers, start=1):
             key = site / "keys" / f"demo-reviewer-{i}.key"
             if not key.exists():
-                rm.release.generate_signing_key(key, site / "keys" / f"demo-reviewer-{i}.pem")
+                generate_signing_key(key, site / "keys" / f"demo-reviewer-{i}.pem")
             trust_store.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(site / "keys" / f"demo-reviewer-{i}.pem", trust_store / f"{name}.pem")
             keys.append(key)
         with step("Writing the release bundle"):
-            release = rm.approve(
+            release = approve(
                 model,
                 evidence,
                 card,
@@ -233,7 +494,7 @@ def demo(
                 out=release_dir,
                 signing_key=keys[0],
             )
-            release = rm.add_approval(release, signing_key=keys[1], reviewer=approvers[1])
+            release = add_approval(release, signing_key=keys[1], reviewer=approvers[1])
         console.print(
             f"release {release.release_id[:12]} approved by {approvers[0]} with "
             f"{len(waivers)} demo waiver(s), co-signed by {approvers[1]}; valid until "
@@ -243,7 +504,7 @@ def demo(
         from riskmodels.tracking._steps import log_approval, log_scoring
 
         log_approval(release, parent_run_id=check_run, tracking_uri=store)
-        registered = rm.tracking.register(
+        registered = register_release(
             release, "demo-" + spec.target.replace("_", "-"), trust_store=trust_store,
             audit_log=audit_log, tracking_uri=store,
         )  # fmt: skip
@@ -254,7 +515,7 @@ def demo(
 
         console.rule("[bold]4. Risk list for the safety team")
         latest = test[test[spec.time] == test[spec.time].max()].drop(columns=[spec.target])
-        risk_list = rm.score(
+        risk_list = score(
             release_dir,
             latest,
             purpose="prioritise_welfare_review",
@@ -274,21 +535,75 @@ def demo(
         console.print("Three example reason codes (top of the list):")
         for r in risk_list.top(3).itertuples():
             console.print(f"  id {r.id}: risk {r.score:.1%} ({r.band}) - {r.reasons}")
-        head = rm.scoring.anchor(audit_log)["head"]
+        head = anchor(audit_log)["head"]
         console.print(
             f"wrote {out_dir / 'risk_list.xlsx'}, {out_dir / 'risk_list.csv'}; "
             f"site audit log {audit_log} verified (head {head[:16]}...)"
         )
-        _demo_monitoring(rm, release_dir, risk_list, test, spec, out_dir, trust_store, audit_log)
+        _demo_monitoring(release_dir, risk_list, test, spec, out_dir, trust_store, audit_log)
+        _demo_refusal(release_dir, latest, trust_store, audit_log)
     except RiskModelsError as err:
         _fail(err)
+    _demo_outputs(out_dir, store, release_dir, trust_store, audit_log)
 
 
-def _demo_monitoring(rm, release_dir, risk_list, test, spec, out_dir, trust_store, audit_log):
+def _demo_refusal(release_dir: Path, people: pd.DataFrame, trust_store: Path, audit_log: Path):
+    """Step 6: a guardrail at work. The same approved release, asked for a purpose its
+    policy prohibits, refuses to score anyone, and the site's audit log records it."""
+    from riskmodels.errors import PolicyViolation
+    from riskmodels.scoring import score
+
+    console.rule("[bold]6. A guardrail at work")
+    console.print("Asking the approved release to score the same people for sentencing ...")
+    try:
+        score(
+            release_dir, people, purpose="sentencing", trust_store=trust_store, audit_log=audit_log
+        )
+    except PolicyViolation as err:
+        console.print(f"[bold red]refused[/]: {escape(one_line(err))}")
+        console.print(
+            f"nobody was scored; the refusal is in the site's audit log {audit_log} "
+            f"(`riskmodels audit-log verify {audit_log}` lists it)"
+        )
+    else:  # pragma: no cover - the default policy prohibits sentencing
+        raise RuntimeError("the default policy did not refuse sentencing")
+
+
+def _demo_outputs(out_dir: Path, store: str, release_dir: Path, trust_store: Path, audit_log):
+    """The demo's last words: where each output is and how to open it."""
+    card = (out_dir / "card" / "model_card.html").resolve()
+    dashboard = (out_dir / "monitoring.html").resolve()
+    console.rule("[bold]Where everything is")
+    rows = [
+        ("model card", f"{card}  (open in a browser: python -m webbrowser {card.as_uri()})"),
+        ("risk list", f"{out_dir / 'risk_list.xlsx'} and {out_dir / 'risk_list.csv'}"),
+        (
+            "release bundle",
+            f"{release_dir}  (check it: riskmodels verify-release {release_dir} "
+            f"--trust-store {trust_store})",
+        ),
+        (
+            "MLflow runs and registry",
+            f"mlflow ui --backend-store-uri {store}  (then open http://127.0.0.1:5000)",
+        ),
+        (
+            "monitoring dashboard",
+            f"{dashboard}  (open in a browser: python -m webbrowser {dashboard.as_uri()})",
+        ),
+        ("site audit log", f"{audit_log}  (riskmodels audit-log verify {audit_log})"),
+    ]
+    for what, where in rows:
+        console.print(f"[bold]{what}[/]: {escape(where)}", soft_wrap=True)
+
+
+def _demo_monitoring(release_dir, risk_list, test, spec, out_dir, trust_store, audit_log):
     """Step 5 of the demo: staff return the list with decisions, outcomes mature, and the
     monitoring report judges the release in use."""
     import numpy as np
     import pandas as pd
+
+    from riskmodels.monitoring import record_outcomes, record_reviews
+    from riskmodels.monitoring import report as monitoring_report
 
     console.rule("[bold]5. Monitoring the release in use")
     site = {"trust_store": trust_store, "audit_log": audit_log}
@@ -303,12 +618,12 @@ def _demo_monitoring(rm, release_dir, risk_list, test, spec, out_dir, trust_stor
     back.loc[rows, "decision"] = np.where(agree, "support offered", "disagree with flag")
     back.loc[rows, "agrees_with_flag"] = np.where(agree, "yes", "no")
     back.to_csv(returned, index=False)
-    got = rm.monitoring.record_reviews(release_dir, returned, **site)
+    got = record_reviews(release_dir, returned, **site)
     # the synthetic population's own outcomes of the scored snapshot (long matured)
     latest = test[test[spec.time] == test[spec.time].max()]
     outcomes = latest[[spec.person, spec.time, spec.target, *spec.protected_names]]
-    rm.monitoring.record_outcomes(release_dir, outcomes, **site)
-    report = rm.monitoring.report(release_dir, **site)
+    record_outcomes(release_dir, outcomes, **site)
+    report = monitoring_report(release_dir, **site)
     report.save(out_dir / "monitoring.html")
     report.save(out_dir / "monitoring.json")
     console.print(
@@ -321,7 +636,12 @@ def _demo_monitoring(rm, release_dir, risk_list, test, spec, out_dir, trust_stor
     console.print(f"wrote {out_dir / 'monitoring.html'} and {out_dir / 'monitoring.json'}")
 
 
-@app.command()
+@app.command(
+    "train",
+    epilog=_example(
+        "riskmodels train --data data.parquet --spec spec.yaml --out candidate --gap-days 90",
+    ),
+)
 def train(
     data: Path = typer.Option(..., "--data", help="labelled data: .csv or .parquet"),
     spec: Path = typer.Option(..., "--spec", help="dataset spec (YAML)"),
@@ -329,30 +649,47 @@ def train(
     estimator: str = typer.Option("hgb", help="hgb or logistic"),
     calibration: str = typer.Option("sigmoid", help="sigmoid, isotonic or none"),
     split_method: str = typer.Option("auto", "--split", help="auto, temporal, grouped, random"),
+    gap_days: int = typer.Option(
+        0,
+        "--gap-days",
+        min=0,
+        help="temporal split: leave out training snapshots this many days before the test "
+        "period, so no training outcome window reaches into it (use the outcome horizon, "
+        "e.g. 90)",
+    ),
     n_boot: int = typer.Option(1000, help="bootstrap replicates for CIs"),
     seed: int = typer.Option(0),
+    allow: list[str] = typer.Option(
+        [],
+        "--allow",
+        help="a serious data-quality issue you accept knowingly (single_class, "
+        "too_few_events, leakage); repeat for each",
+    ),
     no_track: bool = typer.Option(False, "--no-track", help=_NO_TRACK_HELP),
 ) -> None:
     """Fit a model on held-out-validated data and save it with its evidence (unapproved)."""
-    import riskmodels as rm
+    from riskmodels.data import DatasetSpec, read_frame
+    from riskmodels.modeling import RiskModel, split
     from riskmodels.release import save_candidate
     from riskmodels.release._candidate import candidate_id
 
     try:
-        s = rm.DatasetSpec.from_yaml(spec)
+        s = DatasetSpec.from_yaml(spec)
         # One line per finished step (and a spinner on the running one) in a terminal.
         with step(f"Read {data}", keep=True):
-            frame = rm.datasets.read_frame(data)
+            frame = read_frame(data)
         with step("Split it into training and held-out test data", keep=True):
-            train_set, test_set = rm.split(frame, s, method=split_method, random_state=seed)
-        model = rm.RiskModel(
+            train_set, test_set = split(
+                frame, s, method=split_method, gap_days=gap_days, random_state=seed
+            )
+        model = RiskModel(
             s,
             estimator=estimator,
             random_state=seed,
             calibration=None if calibration == "none" else calibration,
         )
         with step("Fit the model", keep=True):  # the library names its stages below
-            model.fit(train_set)
+            model.fit(train_set, allow=tuple(allow))
         with step("Assess it", keep=True):
             evidence = model.assess(test_set, n_boot=n_boot, random_state=seed)
         with step(f"Save the candidate to {out}", keep=True):
@@ -391,7 +728,12 @@ def _load_for_review(candidate: Path, policy: Path | None, context: Path | None)
     return model, evidence, pol, card, gates
 
 
-@app.command()
+@app.command(
+    "check",
+    epilog=_example(
+        "riskmodels check --candidate candidate --context card_context.yaml",
+    ),
+)
 def check(
     candidate: Path = typer.Option(..., "--candidate", help="folder written by `train`"),
     policy: Path | None = typer.Option(None, "--policy", help="policy YAML (default policy)"),
@@ -427,6 +769,13 @@ def check(
     for g in gates:
         table.add_row(g.name, g.status, fmt_number(g.value), str(g.bound), g.reason)
     console.print(table)
+    if not card.complete:
+        # the documentation gate fails on these; name them so the owner knows what to write
+        given = f"the card context {context}" if context else "no card context (--context)"
+        console.print(
+            f"[yellow]card incomplete[/]: {given} lacks {len(card.missing_fields)} field(s) "
+            f"the owner must fill in: {', '.join(card.missing_fields)}"
+        )
     _track(no_track, "check", lambda: _log_check(model, evidence, card, gates, pol, content))
     blocking = gates.blocking({})
     if blocking:
@@ -456,7 +805,9 @@ def _log_check(model, evidence, card, gates, policy, candidate: str) -> str:
 
 
 def _check_record(candidate: Path) -> Path:
-    return candidate.with_name(candidate.name + ".check.json")
+    from riskmodels._pipeline import check_record_path
+
+    return check_record_path(candidate)
 
 
 def _passphrase() -> str | None:
@@ -466,7 +817,14 @@ def _passphrase() -> str | None:
     return os.environ.get("RISKMODELS_KEY_PASSPHRASE") or None
 
 
-@app.command()
+@app.command(
+    "approve",
+    epilog=_example(
+        "riskmodels approve --candidate candidate --context card_context.yaml "
+        '--reviewer "R. Reviewer" --author "A. Author" --signing-key keys/R.key '
+        '--waiver "documentation.card=reason in words" --out release',
+    ),
+)
 def approve(
     candidate: Path = typer.Option(..., "--candidate", help="folder written by `train`"),
     reviewer: str = typer.Option(..., "--reviewer", help="the approving person (not the author)"),
@@ -497,24 +855,21 @@ def approve(
     for w in waiver:
         gate, sep, reason = w.partition("=")
         if not sep:
-            console.print(f"[bold red]--waiver[/] {w!r} must be GATE=REASON")
-            raise typer.Exit(code=2)
+            _usage(f'--waiver {w!r} must be GATE=REASON, e.g. --waiver "GATE=why it is acceptable"')
         waivers[gate.strip()] = reason.strip()
     try:
         record_path = _check_record(candidate)
         if not record_path.is_file():
-            console.print(
-                f"[bold red]not checked[/]: run `riskmodels check --candidate {candidate}` "
-                "first; approval binds the candidate that was checked"
+            _usage(
+                f"not checked: run `riskmodels check --candidate {candidate}` first; "
+                "approval binds the candidate that was checked"
             )
-            raise typer.Exit(code=2)
         checked = json.loads(record_path.read_text(encoding="utf-8")).get("content_sha256")
         if candidate_id(candidate) != checked:
-            console.print(
-                f"[bold red]changed since it was checked[/]: {candidate} no longer has the "
-                f"content sha256 {checked} recorded by `check`. Check it again."
+            _usage(
+                f"changed since it was checked: {candidate} no longer has the content "
+                f"sha256 {checked} recorded by `check`. Check it again."
             )
-            raise typer.Exit(code=2)
         model, evidence, pol, card, _ = _load_for_review(candidate, policy, context)
         release = approve_release(
             model,
@@ -547,7 +902,12 @@ def _log_approval(release, candidate: str) -> str:
     return log_approval(release, candidate)
 
 
-@app.command("add-approval")
+@app.command(
+    "add-approval",
+    epilog=_example(
+        'riskmodels add-approval --release release --reviewer "S. Second" --signing-key keys/S.key',
+    ),
+)
 def add_approval_cmd(
     release: Path = typer.Option(..., "--release", help="release bundle directory"),
     reviewer: str = typer.Option(..., "--reviewer", help="the approving person (not the author)"),
@@ -579,7 +939,12 @@ _STORE_HELP = (
 )
 
 
-@app.command("monitor")
+@app.command(
+    "monitor",
+    epilog=_example(
+        "riskmodels monitor --release release --out monitoring.html",
+    ),
+)
 def monitor_cmd(
     release: Path = typer.Option(..., "--release", help="release bundle directory"),
     out: Path = typer.Option(..., "--out", help="report file: .html (dashboard) or .json"),
@@ -615,7 +980,12 @@ def monitor_cmd(
     console.print(f"wrote {out}")
 
 
-@app.command("record-reviews")
+@app.command(
+    "record-reviews",
+    epilog=_example(
+        "riskmodels record-reviews --release release --list risk_list_returned.xlsx",
+    ),
+)
 def record_reviews_cmd(
     release: Path = typer.Option(..., "--release", help="release bundle directory"),
     reviewed: Path = typer.Option(..., "--list", help="the returned list (.xlsx, .csv, .parquet)"),
@@ -633,7 +1003,12 @@ def record_reviews_cmd(
     console.print(f"[green]recorded[/] {got['reviewed']} decision(s) of {got['rows']} row(s)")
 
 
-@app.command("record-outcomes")
+@app.command(
+    "record-outcomes",
+    epilog=_example(
+        "riskmodels record-outcomes --release release --data outcomes.csv",
+    ),
+)
 def record_outcomes_cmd(
     release: Path = typer.Option(..., "--release", help="release bundle directory"),
     data: Path = typer.Option(
@@ -644,19 +1019,24 @@ def record_outcomes_cmd(
     store: str | None = typer.Option(None, "--store", help=_STORE_HELP),
 ) -> None:
     """Record observed outcomes of scored people whose outcome window has passed."""
-    import riskmodels as rm
+    from riskmodels.data import read_frame
+    from riskmodels.monitoring import record_outcomes
 
     try:
-        frame = rm.datasets.read_frame(data)
-        got = rm.monitoring.record_outcomes(
-            release, frame, **_site_options(audit_log, trust_store, store)
-        )
+        frame = read_frame(data)
+        got = record_outcomes(release, frame, **_site_options(audit_log, trust_store, store))
     except RiskModelsError as err:
         _fail(err)
     console.print(f"[green]recorded[/] {got['rows']:,} outcome(s)")
 
 
-@app.command("reinstate")
+@app.command(
+    "reinstate",
+    epilog=_example(
+        'riskmodels reinstate --release release --reviewer "R. Reviewer" '
+        '--signing-key keys/R.key --reason "recalibrated; see the board\'s minutes"',
+    ),
+)
 def reinstate_cmd(
     release: Path = typer.Option(..., "--release", help="release bundle directory"),
     reviewer: str = typer.Option(..., "--reviewer", help="the approving person (not the author)"),
@@ -686,7 +1066,12 @@ def reinstate_cmd(
         console.print(f"[green]reinstated[/]: {release} may score again")
 
 
-@app.command("check-policy")
+@app.command(
+    "check-policy",
+    epilog=_example(
+        "riskmodels check-policy fairness/policy.yaml",
+    ),
+)
 def check_policy(
     policy: Path = typer.Argument(..., help="policy file (YAML), e.g. fairness/policy.yaml"),
 ) -> None:
@@ -703,7 +1088,12 @@ def check_policy(
     console.print(f"  fairness criterion: {p.fairness.criterion}")
 
 
-@app.command("verify-release")
+@app.command(
+    "verify-release",
+    epilog=_example(
+        "riskmodels verify-release release --trust-store trust_store",
+    ),
+)
 def verify_release(
     release: Path = typer.Argument(..., help="release bundle directory"),
     trust_store: Path | None = typer.Option(
@@ -733,7 +1123,13 @@ def verify_release(
         console.print(f"[yellow]note[/]: {note}")
 
 
-@app.command("score")
+@app.command(
+    "score",
+    epilog=_example(
+        "riskmodels score --release release --input people.csv "
+        "--purpose prioritise_welfare_review --out risk_list.xlsx --split-by establishment",
+    ),
+)
 def score_cmd(
     release: str = typer.Option(
         ...,
@@ -768,8 +1164,7 @@ def score_cmd(
     writers = {".csv": "to_csv", ".xlsx": "to_excel", ".parquet": "to_parquet"}
     writer = writers.get(out.suffix.lower())
     if writer is None:
-        console.print(f"[bold red]--out[/] must end in one of {sorted(writers)}")
-        raise typer.Exit(code=2)
+        _usage(f"--out {out} must end in one of {sorted(writers)}")
     try:
         risk_list = score(
             release,
@@ -794,7 +1189,12 @@ def _log_scoring(risk_list) -> str:
     return log_scoring(risk_list)
 
 
-@app.command()
+@app.command(
+    "register",
+    epilog=_example(
+        "riskmodels register --release release --name self-harm",
+    ),
+)
 def register(
     release: Path = typer.Option(..., "--release", help="approved release bundle directory"),
     name: str = typer.Option(..., "--name", help="registered model name (created if new)"),
@@ -852,7 +1252,10 @@ def _summary(risk_list, out: Path, split_by: str | None) -> None:
     )
 
 
-audit_app = typer.Typer(help="The site's scoring audit log: verify it, anchor its head.")
+audit_app = typer.Typer(
+    help="The site's scoring audit log: verify it, anchor its head.",
+    epilog=_example("riskmodels audit-log verify"),
+)
 app.add_typer(audit_app, name="audit-log")
 
 
@@ -862,7 +1265,13 @@ def _log_path(log: Path | None) -> Path:
     return resolve_audit_log(log)
 
 
-@audit_app.command("verify")
+@audit_app.command(
+    "verify",
+    epilog=_example(
+        "riskmodels audit-log verify",
+        "riskmodels audit-log verify site/audit_log.jsonl",
+    ),
+)
 def audit_verify(
     log: Path | None = typer.Argument(None, help="audit log (default: the site's)"),
 ) -> None:
@@ -893,7 +1302,12 @@ def audit_verify(
     console.print(table)
 
 
-@audit_app.command("anchor")
+@audit_app.command(
+    "anchor",
+    epilog=_example(
+        "riskmodels audit-log anchor site/audit_log.jsonl",
+    ),
+)
 def audit_anchor(
     log: Path | None = typer.Argument(None, help="audit log (default: the site's)"),
 ) -> None:
@@ -907,11 +1321,19 @@ def audit_anchor(
     print(f"{a['head']}  entries={a['entries']}  log={a['log']}")
 
 
-keys_app = typer.Typer(help="Approvers' signing keys.")
+keys_app = typer.Typer(
+    help="Approvers' signing keys.",
+    epilog=_example('riskmodels keys new --name "R. Reviewer" --out keys'),
+)
 app.add_typer(keys_app, name="keys")
 
 
-@keys_app.command("new")
+@keys_app.command(
+    "new",
+    epilog=_example(
+        'riskmodels keys new --name "R. Reviewer" --out keys --passphrase',
+    ),
+)
 def keys_new(
     name: str = typer.Option(..., "--name", help="the key holder's name, as approvals show it"),
     out: Path = typer.Option(..., "--out", help="folder for NAME.key (private) and NAME.pem"),
@@ -928,8 +1350,7 @@ def keys_new(
         secret = typer.prompt("Passphrase", hide_input=True, confirmation_prompt=True)
     private, public = out / f"{name}.key", out / f"{name}.pem"
     if private.exists() or public.exists():
-        console.print(f"[bold red]exists[/]: {private} or {public}; keys are never overwritten")
-        raise typer.Exit(code=2)
+        _usage(f"{private} or {public} exists already; keys are never overwritten")
     fingerprint = generate_signing_key(
         private, public, password=secret.encode("utf-8") if secret else None
     )
@@ -939,7 +1360,12 @@ def keys_new(
     )
 
 
-@app.command()
+@app.command(
+    "card",
+    epilog=_example(
+        "riskmodels card --model release --context card_context.yaml --out card",
+    ),
+)
 def card(
     model: Path = typer.Option(
         ..., "--model", help="release bundle directory (written by riskmodels.approve)"
@@ -987,6 +1413,108 @@ def card(
         )
     )
     console.print(f"[green]wrote[/] {len(written)} files to {out} (card {state})")
+
+
+@app.command(
+    "run",
+    epilog=_example(
+        "riskmodels run examples/pipeline.yaml",
+        "riskmodels run my_pipeline.yaml --no-track",
+    ),
+)
+def run_cmd(
+    config: Path = typer.Argument(..., help="pipeline file (YAML), e.g. examples/pipeline.yaml"),
+    no_track: bool = typer.Option(False, "--no-track", help=_NO_TRACK_HELP),
+) -> None:
+    """Run the whole journey on your own data from one pipeline file.
+
+    Validates the data, splits it (with its gap), trains, assesses, writes the candidate,
+    the model card and the gate report, then stops at the approval step: a person must
+    approve. When the file names the approvers (with their signing keys) and the waivers
+    they sign, it approves, co-signs and, with a scoring section, writes the risk list.
+    """
+    from riskmodels._pipeline import load_pipeline, run_pipeline
+    from riskmodels.policy._gates import fmt_number
+
+    cfg = load_pipeline(config)
+    console.print(f"pipeline {config}: outputs go to {cfg.output}")
+    result = run_pipeline(cfg, progress=lambda msg: step(msg, keep=True))
+    ev, gates = result.evidence, result.gates
+    console.print(
+        f"held-out AUC {_fmt_ci(ev.metric('auc'))} vs baseline "
+        f"{_fmt_ci(ev.metric('auc', baseline=True))} ({ev.split['method']} split, "
+        f"gap {cfg.split.gap_days} days)"
+    )
+    _track(no_track, "train", lambda: _log_train(result.model, ev, result.candidate_sha256))
+    _track(
+        no_track,
+        "check",
+        lambda: _log_check(
+            result.model, ev, result.card, gates, result.policy, result.candidate_sha256
+        ),
+    )
+    waivers = {} if cfg.approval is None else cfg.approval.waivers
+    table = Table(title=f"Policy gates ({result.policy.name}: {gates.summary()})")
+    for col in ("gate", "status", "value", "bound", "waiver"):
+        table.add_column(col)
+    for g in gates:
+        table.add_row(g.name, g.status, fmt_number(g.value), str(g.bound), waivers.get(g.name, ""))
+    console.print(table)
+    if not result.card.complete:
+        console.print(
+            f"[yellow]card incomplete[/]: the card context lacks "
+            f"{', '.join(result.card.missing_fields)} (card_context in {config})"
+        )
+    if result.stopped_at == "approval":
+        blocking = gates.blocking({})
+        console.print(
+            f"[bold]Stopped before approval[/]: a person must approve this model. "
+            f"{len(blocking)} gate(s) block it unless waived with a written reason"
+            + (": " + ", ".join(g.name for g in blocking) if blocking else "")
+            + f". To go on, add an approval section (author, approvers with their "
+            f"signing keys, waivers) to {config} and run it again, or approve step by step:"
+        )
+        console.print(f"  {escape(_approve_command(cfg, result.candidate))}", soft_wrap=True)
+    if result.release is not None:
+        r = result.release
+        _track(no_track, "approve", lambda: _log_approval(r, result.candidate_sha256))
+        console.print(
+            f"[green]approved[/] by {', '.join(a.name for a in cfg.approval.approvers)}: "
+            f"release {r.release_id[:12]} valid until {r.valid_until.date()}"
+        )
+    if result.risk_list is not None:
+        _summary(result.risk_list, result.outputs["risk_list"], cfg.scoring.split_by)
+        _track(no_track, "score", lambda: _log_scoring(result.risk_list))
+    _where(result.outputs)
+
+
+def _approve_command(cfg: Any, candidate: Path) -> str:
+    """The `riskmodels approve` command that goes on from where `run` stopped."""
+    parts = ["riskmodels approve", f"--candidate {candidate}"]
+    if isinstance(cfg.card_context, Path):
+        parts.append(f"--context {cfg.card_context}")
+    if cfg.policy is not None:
+        parts.append(f"--policy {cfg.policy}")
+    parts += [
+        '--reviewer "NAME" --author "NAME" --signing-key KEY',
+        '--waiver "GATE=REASON" (one per gate to waive)',
+        f"--out {cfg.output / 'release'}",
+    ]
+    return " ".join(parts)
+
+
+def _where(outputs: dict[str, Path]) -> None:
+    """Where each output is and how to open it."""
+    labels = {
+        "candidate": "candidate model and evidence (unapproved)",
+        "card": "model card (open in a browser)",
+        "gates": "policy gate report (JSON)",
+        "release": "approved release bundle (`riskmodels verify-release`)",
+        "risk_list": "risk list for the safety team",
+    }
+    console.print("[bold]Outputs[/]:")
+    for key, path in outputs.items():
+        console.print(f"  {labels.get(key, key)}: {path}")
 
 
 def main() -> None:  # pragma: no cover - console entry point
