@@ -532,9 +532,13 @@ def demo(
             f"{c['flagged']:,} flagged, {c['insufficient_basis']:,} without a "
             f"sound basis for a score (no score given)"
         )
-        console.print("Three example reason codes (top of the list):")
+        console.print("The top of the list, each score with its range and reasons:")
         for r in risk_list.top(3).itertuples():
-            console.print(f"  id {r.id}: risk {r.score:.1%} ({r.band}) - {r.reasons}")
+            # the range shows how far the data behind the release support the score
+            console.print(
+                f"  id {r.id}: risk {r.score:.1%} (range {r.score_low:.1%} to "
+                f"{r.score_high:.1%}; {r.band}) - {r.reasons}"
+            )
         head = anchor(audit_log)["head"]
         console.print(
             f"wrote {out_dir / 'risk_list.xlsx'}, {out_dir / 'risk_list.csv'}; "
