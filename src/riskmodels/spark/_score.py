@@ -9,13 +9,14 @@ the driver shipped.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -252,7 +253,7 @@ def _check_batch(F: Any, frame: Any, release: Release, shipped: Any) -> BatchCou
     schema = T.StructType(
         [T.StructField("problems", T.StringType()), T.StructField("counts", T.StringType())]
     )
-    rows = frame.mapInPandas(lambda it: _tally_batches(shipped, it), schema=schema).collect()
+    rows = frame.mapInPandas(functools.partial(_tally_batches, shipped), schema=schema).collect()
     problems: list[Problem] = []
     for row in rows:
         for column, found, hint in json.loads(row["problems"]):
@@ -438,9 +439,8 @@ def _score(
     background = spark.sparkContext.broadcast(_background(people, verified, explain))
     sample = people.limit(0).toPandas()
     schema = _list_schema(verified, sample, shown, people)
-    scorer: Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]] = lambda it: _score_batches(
-        shipped, background, explain, shown, it
-    )
+    # a partial of a module-level function: executors import it rather than unpickle code
+    scorer = functools.partial(_score_batches, shipped, background, explain, shown)
     # computed once: the counts, the digest and the caller's actions all read this
     scored = people.mapInPandas(scorer, schema=schema).persist()
     by_status = dict(scored.groupBy("status").count().collect())
