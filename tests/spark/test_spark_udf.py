@@ -35,6 +35,7 @@ def _udf(spark, registered, **params):
     )
 
 
+@pytest.mark.slow  # registering a model and starting its workers: about 25 s
 def test_spark_udf_scores_for_a_purpose_and_refuses_without(spark, registered, people, site):
     from pyspark.sql import functions as F
 

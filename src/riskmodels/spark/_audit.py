@@ -37,6 +37,13 @@ def _cells(
     return keyed.groupBy(*sensitive, y_true, y_score).agg(F.count(F.lit(1)).alias(_N)).toPandas()
 
 
+def _expanded_attribute(values: pd.Series, repeat: np.ndarray) -> pd.Categorical:
+    """One attribute's cell values, each repeated by its count, as a categorical with
+    sorted categories (missing stays missing)."""
+    codes, categories = pd.factorize(values, sort=True, use_na_sentinel=True)
+    return pd.Categorical.from_codes(np.repeat(codes, repeat), categories=categories)
+
+
 def audit(
     spark_df: DataFrame,
     *,
@@ -110,14 +117,15 @@ def audit(
         )
     cells = _cells(F, spark_df, y_true, y_score, sensitive, score_decimals)
     # the engine counts rows; each distinct cell stands for its count of identical rows
-    # (the tensor, and so every estimate and replicate, depends on the counts only)
+    # (the tensor, and so every estimate and replicate, depends on the counts only).
+    # Attributes are expanded as sorted categoricals: the groups' order, and so the
+    # bootstrap's draws, are those of rm.fairness.audit on the raw values.
     repeat = cells[_N].to_numpy(dtype=np.int64)
-    rows = cells.drop(columns=_N).loc[np.repeat(cells.index.to_numpy(), repeat)]
-    rows = rows.reset_index(drop=True)
+    groups = pd.DataFrame({c: _expanded_attribute(cells[c], repeat) for c in sensitive}, copy=False)
     return fairness_audit(
-        rows[y_true].to_numpy(),
-        rows[y_score].to_numpy(dtype=float),
-        rows[sensitive] if len(sensitive) > 1 else rows[sensitive[0]],
+        np.repeat(cells[y_true].to_numpy(), repeat),
+        np.repeat(cells[y_score].to_numpy(dtype=float), repeat),
+        groups if len(sensitive) > 1 else groups[sensitive[0]],
         threshold=threshold,
         reference=reference,
         intersections=intersections,
