@@ -67,6 +67,17 @@ def test_the_list_equals_rm_scores_row_by_row(spark, bundle, people, fitted, tmp
         assert _values(got[column]) == _values(want[column]), column
     assert got["rank"].astype("Int64").equals(want["rank"].astype("Int64"))
     assert (pd.to_datetime(got["as_of"]) == pd.to_datetime(want["as_of"])).all()
+    # the list on the driver: rm.score's order, notice and metadata, and its exports
+    risk_list = rm.spark.to_risk_list(lists)
+    assert risk_list.notice == expected.notice
+    assert risk_list.metadata["counts"] == expected.metadata["counts"]
+    assert risk_list.metadata["drift"] == expected.metadata["drift"]
+    assert risk_list.frame["score"].dropna().is_monotonic_decreasing
+    pd.testing.assert_series_equal(
+        _by_id(risk_list.frame)["band"], want["band"], check_categorical=True
+    )
+    risk_list.to_parquet(tmp_path / "list.parquet")
+    assert rm.RiskList.from_parquet(tmp_path / "list.parquet").notice == expected.notice
     # one audit entry, with the counts rm.score records
     (mine,) = verify_audit_log(tmp_path / "spark.jsonl")
     theirs = verify_audit_log(tmp_path / "pandas.jsonl")[-1]

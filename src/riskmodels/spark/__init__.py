@@ -13,6 +13,6 @@ package does not import it; calling either function without it raises
 from __future__ import annotations
 
 from riskmodels.spark._audit import audit
-from riskmodels.spark._score import score
+from riskmodels.spark._score import score, to_risk_list
 
-__all__ = ["audit", "score"]
+__all__ = ["audit", "score", "to_risk_list"]

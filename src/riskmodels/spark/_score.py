@@ -29,6 +29,7 @@ from riskmodels.errors import PolicyViolation, Problem, ReleaseError, RiskModels
 from riskmodels.release import Release, load_release
 from riskmodels.release._signing import resolve_trust_store
 from riskmodels.scoring._audit_log import resolve_audit_log, verify_audit_log
+from riskmodels.scoring._risklist import DECISION_COLUMNS, STATUSES, RiskList
 from riskmodels.scoring._score import (
     BACKGROUND_ROWS,
     _append_score_entry,
@@ -37,6 +38,7 @@ from riskmodels.scoring._score import (
     _check_split,
     _display_columns,
     _drift,
+    _list_metadata,
     _log_refusal,
     _score_chunk,
     _verify,
@@ -47,7 +49,11 @@ from riskmodels.spark._pyspark import require_pyspark
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
-__all__ = ["score"]
+__all__ = ["META_KEY", "score", "to_risk_list"]
+
+#: The key of the list's metadata (notice, provenance, counts, drift) in the Spark
+#: metadata of its ``id`` column; Spark keeps it in the Parquet files it writes.
+META_KEY = "riskmodels.risk_list"
 
 #: Rows per Arrow batch scored at a time in a partition: rm.score's default chunk (larger
 #: than Spark's default of 10,000, so each batch's fixed costs of validating, scanning and
@@ -456,14 +462,77 @@ def _score(
         F.col("score").isNotNull(), F.rank().over(Window.orderBy(F.desc_nulls_last("score")))
     ).cast("long")
     out = scored.withColumn("rank", rank).select(*schema.names)
-    _append_score_entry(
-        log_path,
-        verified,
-        purpose,
-        counts,
+    source = _SparkSource(
         f"Spark DataFrame ({people.rdd.getNumPartitions()} partitions)",
         _digest(F, people, columns),
-        _digest(F, scored, ["id", "score", "band", "status"]),
-        drift,
     )
-    return out
+    output_sha = _digest(F, scored, ["id", "score", "band", "status"])
+    entry = _append_score_entry(
+        log_path, verified, purpose, counts, source.name, source.sha256, output_sha, drift
+    )
+    record = {"counts": counts, "output_sha": output_sha, **entry}
+    metadata = _list_metadata(verified, purpose, explain, source, drift, record, log_path)
+    metadata["split_by"] = split_by
+    # the notice travels with the list: in its schema, and in any Parquet Spark writes
+    return out.withMetadata("id", {META_KEY: json.dumps(metadata, ensure_ascii=False)})
+
+
+@dataclass(frozen=True)
+class _SparkSource:
+    """What the list's metadata says about its input (``_list_metadata`` reads these)."""
+
+    name: str
+    sha256: str
+
+
+def to_risk_list(lists: DataFrame) -> RiskList:
+    """The Spark list as a :class:`~riskmodels.RiskList`: its rows on the driver in
+    ``rm.score``'s order (highest score first, unscored last; ties by id), with its
+    notice and metadata, for every export ``rm.score``'s lists have (XLSX, CSV and
+    Parquet, one file per establishment with ``split_by``).
+
+    Parameters
+    ----------
+    lists : pyspark.sql.DataFrame
+        A result of :func:`score`, or a filter of it (e.g. one region's establishments).
+
+    Returns
+    -------
+    RiskList
+
+    Raises
+    ------
+    SchemaError
+        ``lists`` does not carry a risk list's metadata (it is not a result of
+        :func:`score`, or a transformation dropped the ``id`` column's metadata).
+
+    Examples
+    --------
+    >>> lists = rm.spark.score(release, people,
+    ...                        purpose="prioritise_welfare_review")  # doctest: +SKIP
+    >>> risk_list = rm.spark.to_risk_list(lists)  # doctest: +SKIP
+    >>> risk_list.to_excel("lists.xlsx", split_by="establishment")  # doctest: +SKIP
+    """
+    F = require_pyspark()
+    field = next((f for f in lists.schema.fields if f.name == "id"), None)
+    text = None if field is None else (field.metadata or {}).get(META_KEY)
+    if text is None:
+        raise SchemaError(
+            Problem(
+                "id",
+                "carries no risk-list metadata (notice, provenance, counts)",
+                "pass a DataFrame returned by riskmodels.spark.score, with its columns kept",
+            ),
+            context="Not a risk list",
+        )
+    metadata = json.loads(text)
+    frame = lists.orderBy(F.desc_nulls_last("score"), F.asc("id")).toPandas()
+    frame["band"] = pd.Categorical(
+        frame["band"], categories=metadata["bands"]["labels"], ordered=True
+    )
+    frame["status"] = pd.Categorical(frame["status"], categories=list(STATUSES))
+    frame["rank"] = frame["rank"].astype("Int64")
+    text_dtype = pd.StringDtype("pyarrow")
+    for column in ("reasons", *DECISION_COLUMNS):
+        frame[column] = frame[column].astype(text_dtype)
+    return RiskList(frame.reset_index(drop=True), metadata)
