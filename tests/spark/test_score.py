@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import types
 
 import numpy as np
 import pandas as pd
@@ -153,7 +155,7 @@ def test_split_by_is_checked_first(spark, bundle, people, tmp_path):
 
 
 def test_executors_verify_what_they_receive(bundle):
-    from riskmodels.spark._score import _executor_release, _ship
+    from riskmodels.spark._score import _executor_release, _raise_refusal, _ship, _tally_batches
 
     release = load_release(bundle)
     good = _ship(release, PURPOSE, None)
@@ -168,6 +170,12 @@ def test_executors_verify_what_they_receive(bundle):
     assert info.value.reason == "tampered"
     with pytest.raises(ReleaseError) as info:
         _executor_release(good.__class__("run-3", good.release_id, PURPOSE, good.bundle, {}))
+    assert info.value.reason == "unapproved"
+    # in a partition, the refusal is a row the driver raises as the same error
+    untrusted = good.__class__("run-5", good.release_id, PURPOSE, good.bundle, {})
+    (row,) = _tally_batches(types.SimpleNamespace(value=untrusted), iter([pd.DataFrame()]))
+    with pytest.raises(ReleaseError, match="Spark executor") as info:
+        _raise_refusal(json.loads(row["refused"].iloc[0]), PURPOSE)
     assert info.value.reason == "unapproved"
     with pytest.raises(PolicyViolation):
         _executor_release(

@@ -131,8 +131,19 @@ def _executor_release(shipped: _Shipped) -> Release:
 # ---------------------------------------------------------------------- partitions
 def _tally_batches(shipped: Any, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
     """Per Arrow batch: the spec's problems and the drift counts (``profile.scan``), as
-    one row of JSON for the driver to sum."""
-    release = _executor_release(shipped.value)
+    one row of JSON for the driver to sum. A release this executor refuses is one row
+    naming the refusal, which the driver raises as the same error."""
+    try:
+        release = _executor_release(shipped.value)
+    except (ReleaseError, PolicyViolation) as err:
+        for _ in batches:  # Spark's writer expects the input read to its end
+            pass
+        refusal = {"error": type(err).__name__, "message": str(err)}
+        refusal["reason"] = getattr(err, "reason", None)
+        yield pd.DataFrame(
+            {"problems": ["[]"], "counts": ["null"], "refused": [json.dumps(refusal)]}
+        )
+        return
     spec, profile = release.spec, release.profile
     for batch in batches:
         problems: list[list[Any]] = []
@@ -149,7 +160,9 @@ def _tally_batches(shipped: Any, batches: Iterator[pd.DataFrame]) -> Iterator[pd
                 "bins": {k: v.tolist() for k, v in part.bins.items()},
                 "sums": part.sums,
             }
-        yield pd.DataFrame({"problems": [json.dumps(problems)], "counts": [json.dumps(counts)]})
+        yield pd.DataFrame(
+            {"problems": [json.dumps(problems)], "counts": [json.dumps(counts)], "refused": [None]}
+        )
 
 
 def _score_batches(
@@ -259,9 +272,12 @@ def _check_batch(F: Any, frame: Any, release: Release, shipped: Any) -> BatchCou
     from pyspark.sql import types as T
 
     schema = T.StructType(
-        [T.StructField("problems", T.StringType()), T.StructField("counts", T.StringType())]
+        [T.StructField(c, T.StringType()) for c in ("problems", "counts", "refused")]
     )
     rows = frame.mapInPandas(functools.partial(_tally_batches, shipped), schema=schema).collect()
+    for row in rows:
+        if row["refused"] is not None:
+            _raise_refusal(json.loads(row["refused"]), shipped.value.purpose)
     problems: list[Problem] = []
     for row in rows:
         for column, found, hint in json.loads(row["problems"]):
@@ -295,6 +311,16 @@ def _check_batch(F: Any, frame: Any, release: Release, shipped: Any) -> BatchCou
     if problems:
         raise SchemaError(problems)
     return tally
+
+
+def _raise_refusal(refusal: dict[str, Any], purpose: str) -> None:
+    """An executor's refusal of the release, raised on the driver as the same error."""
+    message = (
+        f"{refusal['message']}\n(Refused on a Spark executor, which verifies the release itself.)"
+    )
+    if refusal["error"] == "PolicyViolation":
+        raise PolicyViolation(message, purpose=purpose)
+    raise ReleaseError(message, reason=refusal["reason"] or "tampered")
 
 
 def _background(frame: Any, release: Release, explain: str) -> pd.DataFrame | None:
