@@ -187,3 +187,17 @@ def test_importing_riskmodels_spark_does_not_import_pyspark():
     code = "import riskmodels as rm; rm.spark.score; import sys; print('pyspark' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_without_pyspark_the_error_names_the_extra():
+    # a fresh interpreter in which pyspark cannot be imported
+    code = (
+        "import sys; sys.modules['pyspark'] = None\n"
+        "import riskmodels as rm\n"
+        "try:\n"
+        "    rm.spark.audit(None, y_true='y', y_score='s', sensitive=['a'], threshold=0.5)\n"
+        "except rm.errors.DependencyError as err:\n"
+        "    print(isinstance(err, ImportError), 'riskmodels[spark]' in str(err))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True True"

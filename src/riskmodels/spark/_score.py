@@ -9,6 +9,7 @@ the driver shipped.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -243,7 +244,11 @@ def _list_schema(release: Release, sample: pd.DataFrame, shown: list[str], frame
         if source is not None:
             out.append(T.StructField(str(name), fields[source].dataType, True))
         elif name == "as_of" and spec.time:
-            out.append(T.StructField("as_of", fields[spec.time].dataType, True))
+            # a timestamp stays the kind it was (with or without time zone); a date or
+            # text column comes back as the timestamp rm.score makes of it
+            kind = fields[spec.time].dataType
+            timestamp = isinstance(kind, T.TimestampType | T.TimestampNTZType)
+            out.append(T.StructField("as_of", kind if timestamp else T.TimestampType(), True))
         else:
             out.append(T.StructField(str(name), _spark_type(dtype, T), True))
     return T.StructType(out)
@@ -436,6 +441,21 @@ def score(
         raise
 
 
+@contextlib.contextmanager
+def _arrow_batch_rows(spark: Any, rows: int) -> Iterator[None]:
+    """Spark's Arrow batch size set to ``rows`` for the block, then restored."""
+    key = "spark.sql.execution.arrow.maxRecordsPerBatch"
+    before = spark.conf.get(key, None)
+    spark.conf.set(key, str(rows))
+    try:
+        yield
+    finally:
+        if before is None:
+            spark.conf.unset(key)
+        else:
+            spark.conf.set(key, before)
+
+
 def _score(
     F: Any,
     release: Release | str | os.PathLike[str],
@@ -462,28 +482,29 @@ def _score(
     columns = _input_columns(verified, shown, frame)
     people = frame.select(*columns)
     spark = frame.sparkSession
-    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(batch_rows))
-    shipped = spark.sparkContext.broadcast(_ship(verified, purpose, trust_store))
+    # the caller's session keeps its own batch size once the list is computed
+    with _arrow_batch_rows(spark, batch_rows):
+        shipped = spark.sparkContext.broadcast(_ship(verified, purpose, trust_store))
 
-    tally = _check_batch(F, people, verified, shipped)
-    drift = _drift(tally, verified.profile, verified.policy)
-    if drift.drifted and verified.policy.drift.on_drift == "refuse":
-        raise PolicyViolation(drift.refusal(), purpose=purpose)
+        tally = _check_batch(F, people, verified, shipped)
+        drift = _drift(tally, verified.profile, verified.policy)
+        if drift.drifted and verified.policy.drift.on_drift == "refuse":
+            raise PolicyViolation(drift.refusal(), purpose=purpose)
 
-    background = spark.sparkContext.broadcast(_background(people, verified, explain))
-    sample = people.limit(0).toPandas()
-    schema = _list_schema(verified, sample, shown, people)
-    # a partial of a module-level function: executors import it rather than unpickle code
-    scorer = functools.partial(_score_batches, shipped, background, explain, shown)
-    # computed once: the counts, the digest and the caller's actions all read this
-    scored = people.mapInPandas(scorer, schema=schema).persist()
-    by_status = dict(scored.groupBy("status").count().collect())
-    counts = {
-        "rows": int(sum(by_status.values())),
-        "scored": int(by_status.get("flagged", 0) + by_status.get("not_flagged", 0)),
-        "insufficient_basis": int(by_status.get("insufficient_basis", 0)),
-        "flagged": int(by_status.get("flagged", 0)),
-    }
+        background = spark.sparkContext.broadcast(_background(people, verified, explain))
+        sample = people.limit(0).toPandas()
+        schema = _list_schema(verified, sample, shown, people)
+        # a partial of a module-level function: executors import it rather than unpickle code
+        scorer = functools.partial(_score_batches, shipped, background, explain, shown)
+        # computed once: the counts, the digest and the caller's actions all read this
+        scored = people.mapInPandas(scorer, schema=schema).persist()
+        by_status = dict(scored.groupBy("status").count().collect())
+        counts = {
+            "rows": int(sum(by_status.values())),
+            "scored": int(by_status.get("flagged", 0) + by_status.get("not_flagged", 0)),
+            "insufficient_basis": int(by_status.get("insufficient_basis", 0)),
+            "flagged": int(by_status.get("flagged", 0)),
+        }
     rank = F.when(
         F.col("score").isNotNull(), F.rank().over(Window.orderBy(F.desc_nulls_last("score")))
     ).cast("long")
