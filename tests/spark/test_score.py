@@ -15,6 +15,7 @@ import riskmodels as rm
 from riskmodels.errors import PolicyViolation, ReleaseError, SchemaError
 from riskmodels.release import load_release
 from riskmodels.scoring import verify_audit_log
+from riskmodels.scoring._store import Store
 
 PURPOSE = "prioritise_welfare_review"
 #: The columns that must be the same, person by person, as rm.score's.
@@ -55,8 +56,13 @@ def test_the_list_equals_rm_scores_row_by_row(spark, bundle, people, fitted, tmp
     expected = rm.score(
         bundle, odd, purpose=PURPOSE, explain="flagged", audit_log=tmp_path / "pandas.jsonl"
     )
+    store = f"sqlite:///{tmp_path / 'spark-monitoring.db'}"
     lists = rm.spark.score(
-        bundle, _frame(spark, odd), purpose=PURPOSE, audit_log=tmp_path / "spark.jsonl"
+        bundle,
+        _frame(spark, odd),
+        purpose=PURPOSE,
+        audit_log=tmp_path / "spark.jsonl",
+        monitoring_store=store,
     )
     got = lists.toPandas()
     assert got.columns.tolist() == expected.frame.columns.tolist()
@@ -80,6 +86,12 @@ def test_the_list_equals_rm_scores_row_by_row(spark, bundle, people, fitted, tmp
     )
     risk_list.to_parquet(tmp_path / "list.parquet")
     assert rm.RiskList.from_parquet(tmp_path / "list.parquet").notice == expected.notice
+    # what was issued is in the monitoring store, as rm.score keeps it
+    with Store(store) as kept:
+        (run,) = kept.runs(load_release(bundle).release_id).itertuples()
+        issued = kept.issued(run.list_id)
+    assert (run.rows, run.flagged) == (len(want), (want["status"] == "flagged").sum())
+    assert sorted(issued["id"]) == sorted(str(i) for i in want["id"])
     # one audit entry, with the counts rm.score records
     (mine,) = verify_audit_log(tmp_path / "spark.jsonl")
     theirs = verify_audit_log(tmp_path / "pandas.jsonl")[-1]

@@ -39,6 +39,7 @@ from riskmodels.scoring._score import (
     _check_split,
     _display_columns,
     _drift,
+    _keep_issued,
     _list_metadata,
     _log_refusal,
     _score_chunk,
@@ -358,6 +359,7 @@ def score(
     trust_store: str | os.PathLike[str] | None = None,
     audit_log: str | os.PathLike[str] | None = None,
     split_by: str | None = None,
+    monitoring_store: str | os.PathLike[str] | None = None,
     batch_rows: int = BATCH_ROWS,
 ) -> DataFrame:
     """Score a Spark DataFrame with an approved release, for a permitted purpose.
@@ -397,6 +399,10 @@ def score(
     split_by : str, optional
         A column the list carries (id, person or a display column) the lists will be
         written by; checked before anything is scored.
+    monitoring_store : URL or path, optional
+        The site's monitoring store, as in :func:`riskmodels.score`: what the run issued
+        (id, person, as_of, score, band, status, batch column) is kept there, brought to
+        the driver as those seven narrow columns, and a suspended release is refused.
     batch_rows : int, default 100_000
         Rows per Arrow batch scored at a time in a partition (its memory, not its result).
 
@@ -434,6 +440,7 @@ def score(
             trust_store=trust_store,
             log_path=log_path,
             split_by=split_by,
+            store_url=resolve_store(monitoring_store, log_path),
             batch_rows=batch_rows,
         )
     except RiskModelsError as err:
@@ -466,6 +473,7 @@ def _score(
     trust_store: Any,
     log_path: Path,
     split_by: str | None,
+    store_url: str,
     batch_rows: int,
 ) -> Any:
     """The work of :func:`score`, as its named steps."""
@@ -474,7 +482,6 @@ def _score(
     _check_args(explain, batch_rows)
     verified = _verify(release, purpose, trust_store)
     if log_path.exists():
-        store_url = resolve_store(None, log_path)
         check_not_suspended(verified, verify_audit_log(log_path), store_url, trust_store)
     spec = verified.spec
     shown = _display_columns(spec)
@@ -520,8 +527,15 @@ def _score(
     record = {"counts": counts, "output_sha": output_sha, **entry}
     metadata = _list_metadata(verified, purpose, explain, source, drift, record, log_path)
     metadata["split_by"] = split_by
+    _keep_issued(store_url, verified, _issued(scored, spec), metadata, drift)
     # the notice travels with the list: in its schema, and in any Parquet Spark writes
     return out.withMetadata("id", {META_KEY: json.dumps(metadata, ensure_ascii=False)})
+
+
+def _issued(lists: Any, spec: Any) -> pd.DataFrame:
+    """The columns the monitoring store keeps of a list (``record_issued``), on the driver."""
+    wanted = ["id", spec.person, "as_of", "score", "band", "status", spec.batch]
+    return lists.select(*[c for c in dict.fromkeys(wanted) if c in lists.columns]).toPandas()
 
 
 @dataclass(frozen=True)
