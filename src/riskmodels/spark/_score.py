@@ -412,7 +412,9 @@ def score(
         The risk list's columns (``RiskList.frame``'s, in its order): id, display
         columns, as_of, score, band, rank, status, reasons and the decision columns;
         ``band`` and ``status`` as strings. Rows are in no particular order: sort by
-        ``rank``.
+        ``rank``. The list's notice and metadata (``RiskList.metadata``) are in the
+        ``id`` column's Spark metadata under :data:`META_KEY`; :func:`to_risk_list` turns
+        the list into a ``RiskList`` with every export.
 
     Raises
     ------
