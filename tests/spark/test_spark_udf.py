@@ -50,3 +50,16 @@ def test_spark_udf_scores_for_a_purpose_and_refuses_without(spark, registered, p
         frame.select(_udf(spark, registered)(inputs).alias("r")).collect()
     events = [e["event"] for e in verify_audit_log(site.audit_log)[before:]]
     assert events[0] == "score" and events[-1] == "refused"
+
+
+@pytest.mark.slow  # shares the registered model above
+def test_spark_score_takes_a_registry_uri(spark, registered, people, tmp_path):
+    import riskmodels as rm
+
+    frame = spark.createDataFrame(people.head(300)).repartition(2)
+    lists = rm.spark.score(
+        registered.model_uri, frame, purpose=PURPOSE, explain="none", audit_log=tmp_path / "l"
+    )
+    assert lists.count() == 300
+    (entry,) = verify_audit_log(tmp_path / "l")
+    assert (entry["event"], entry["rows_in"]) == ("score", 300)
