@@ -386,7 +386,9 @@ def score(
     ----------
     release : Release, path or str
         A release bundle folder (or a loaded ``Release``, re-verified from disk) readable
-        by the driver; executors receive its files from the driver.
+        by the driver, or a registry URI ``models:/NAME@approved`` (downloaded and
+        verified as :func:`riskmodels.score` does); executors receive its files from the
+        driver.
     spark_df : pyspark.sql.DataFrame
         The people to score (the columns ``rm.score`` reads; others are ignored).
     purpose : str
