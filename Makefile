@@ -10,8 +10,9 @@ OLD_STAMP := $(OLD)/.installed
 # uv installs from the lock files (and writes them); pinned so the lock format is stable.
 UV_VERSION := 0.13.9
 UV := $(BIN)/uv
-# Resolve for every platform and Python >= 3.11, from the dependencies in pyproject.toml.
-COMPILE := $(UV) pip compile pyproject.toml --extra dev --universal --python-version 3.11 --quiet
+# Resolve for every platform and Python >= 3.11, from the dependencies in pyproject.toml
+# (with the spark extra: `make test` runs the Spark tests in local mode).
+COMPILE := $(UV) pip compile pyproject.toml --extra dev --extra spark --universal --python-version 3.11 --quiet
 PYTEST_ARGS := -q -p no:cacheprovider
 
 .PHONY: demo test test-fast test-oldest lint bench cards docs lock clean

@@ -52,6 +52,7 @@ _SUBMODULES = (
     "policy",
     "release",
     "scoring",
+    "spark",
     "thresholds",
     "tracking",
 )
@@ -85,6 +86,7 @@ __all__ = [
     "release",
     "score",
     "scoring",
+    "spark",
     "split",
     "thresholds",
     "tracking",
@@ -142,6 +144,7 @@ if TYPE_CHECKING:  # the same names, eagerly, for type checkers and IDEs
         policy,
         release,
         scoring,
+        spark,
         thresholds,
         tracking,
     )

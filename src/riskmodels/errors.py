@@ -21,6 +21,7 @@ from typing import Any
 
 __all__ = [
     "DataQualityError",
+    "DependencyError",
     "GateFailed",
     "NotFittedError",
     "PolicyError",
@@ -93,6 +94,11 @@ class DataQualityError(RiskModelsError, ValueError):
         self.column = column
         self.report = report
         super().__init__(message)
+
+
+class DependencyError(RiskModelsError, ImportError):
+    """An optional dependency a feature needs is not installed (e.g. pyspark for
+    ``riskmodels.spark``); the message names the extra that installs it."""
 
 
 class NotFittedError(RiskModelsError, AttributeError):

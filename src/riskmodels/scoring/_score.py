@@ -655,45 +655,60 @@ def _score_chunks(
     """Step 5-6: per chunk, scores for rows with a basis, the reason for the others, and
     reasons for the rows ``explain`` asks for. Returns the per-chunk parts of the list:
     ids, times, scores, basis, reasons and display columns."""
-    spec, model, profile = release.spec, release.model, release.profile
     ids, times, scores, basis, reasons = [], [], [], [], []
     display: dict[str, list[pd.Series]] = {c: [] for c in shown}
-    threshold = release.threshold
     background = None
     done = 0
     doing = "scoring" if explain == "none" else "scoring and explaining"
     for chunk, bad in zip(source.chunks(), outside, strict=True):
         progress.stage(f"{doing}, {done:,}/{source.n_rows:,} rows done")
         done += len(chunk)
-        ok = ~bad
-        p = np.full(len(chunk), np.nan)
-        text = np.full(len(chunk), None, dtype=object)
-        if bad.any():
-            words = profile.out_of_distribution(chunk[bad]).to_numpy(dtype=object)
-            text[bad] = "No score: " + words
-        if ok.any():
-            sub = chunk[ok] if not ok.all() else chunk
-            p_ok = model._predict_proba(sub)
-            p[ok] = p_ok
-            if explain != "none":
-                if background is None:
-                    # the same reference for every chunk: the first rows of the batch
-                    background = sub.head(BACKGROUND_ROWS)
-                pick = p_ok >= threshold if explain == "flagged" else np.ones(len(p_ok), bool)
-                if pick.any():
-                    text[np.flatnonzero(ok)[pick]] = _reason_texts(
-                        release, sub, np.flatnonzero(pick), background
-                    )
-        ids.append(chunk[spec.id].to_numpy())
+        part, background = _score_chunk(chunk, bad, release, explain, shown, background)
+        for parts, value in zip((ids, times, scores, basis, reasons), part[:5], strict=True):
+            if value is not None:
+                parts.append(value)
         for c in shown:
-            # a Series keeps its dtype (a categorical stays one byte per row)
-            display[c].append(chunk[c].reset_index(drop=True))
-        if spec.time:
-            times.append(pd.to_datetime(chunk[spec.time]).to_numpy())
-        scores.append(p)
-        basis.append(ok)
-        reasons.append(text)
+            display[c].append(part[5][c])
     return ids, times, scores, basis, reasons, display
+
+
+def _score_chunk(
+    chunk: pd.DataFrame,
+    bad: np.ndarray,
+    release: Release,
+    explain: str,
+    shown: list[str],
+    background: pd.DataFrame | None,
+) -> tuple[tuple[Any, ...], pd.DataFrame | None]:
+    """One chunk's part of the list (``bad``: its rows outside the training data, from
+    ``profile.scan``): ids, times (None without a time column), scores, basis, reasons
+    and display columns; and the explanations' background (the first chunk's rows with
+    a basis, unless ``background`` is already set). Spark runs this per Arrow batch."""
+    spec, model, profile = release.spec, release.model, release.profile
+    threshold = release.threshold
+    ok = ~bad
+    p = np.full(len(chunk), np.nan)
+    text = np.full(len(chunk), None, dtype=object)
+    if bad.any():
+        words = profile.out_of_distribution(chunk[bad]).to_numpy(dtype=object)
+        text[bad] = "No score: " + words
+    if ok.any():
+        sub = chunk[ok] if not ok.all() else chunk
+        p_ok = model._predict_proba(sub)
+        p[ok] = p_ok
+        if explain != "none":
+            if background is None:
+                # the same reference for every chunk: the first rows of the batch
+                background = sub.head(BACKGROUND_ROWS)
+            pick = p_ok >= threshold if explain == "flagged" else np.ones(len(p_ok), bool)
+            if pick.any():
+                text[np.flatnonzero(ok)[pick]] = _reason_texts(
+                    release, sub, np.flatnonzero(pick), background
+                )
+    # a Series keeps its dtype (a categorical stays one byte per row)
+    display = {c: chunk[c].reset_index(drop=True) for c in shown}
+    times = pd.to_datetime(chunk[spec.time]).to_numpy() if spec.time else None
+    return (chunk[spec.id].to_numpy(), times, p, ok, text, display), background
 
 
 def _record(
@@ -715,6 +730,26 @@ def _record(
         "insufficient_basis": int((out["status"] == "insufficient_basis").sum()),
         "flagged": int((out["status"] == "flagged").sum()),
     }
+    entry = _append_score_entry(
+        log_path, release, purpose, counts_, source.name, source.sha256, output_sha, drift
+    )
+    return {"counts": counts_, "output_sha": output_sha, **entry}
+
+
+def _append_score_entry(
+    log_path: Path,
+    release: Release,
+    purpose: str,
+    counts: dict[str, int],
+    input_name: str,
+    input_sha: str,
+    output_sha: str,
+    drift: DriftReport,
+) -> dict[str, Any]:
+    """The run's entry in the site's audit log, from its counts (``rows``, ``scored``,
+    ``insufficient_basis``, ``flagged``) and hashes: one writer for ``score`` and for
+    ``riskmodels.spark.score``, whose counts come from its partitions. Returns who, when
+    and the entry."""
     user = _user()
     now = _clock.now()
     entry = append_entry(
@@ -728,12 +763,12 @@ def _record(
             "release_id": release.release_id,
             "model_name": release.name,
             "model_version": release.version,
-            "rows_in": counts_["rows"],
-            "scored": counts_["scored"],
-            "abstained": counts_["insufficient_basis"],
-            "flagged": counts_["flagged"],
-            "input": source.name,
-            "input_sha256": source.sha256,
+            "rows_in": counts["rows"],
+            "scored": counts["scored"],
+            "abstained": counts["insufficient_basis"],
+            "flagged": counts["flagged"],
+            "input": input_name,
+            "input_sha256": input_sha,
             "output_sha256": output_sha,
             "drift": drift.drifted + drift.review,
             "environment": release.manifest["approval"]["environment"],
@@ -742,7 +777,7 @@ def _record(
             "waivers": release.waivers,
         },
     )
-    return {"counts": counts_, "output_sha": output_sha, "user": user, "at": now, "entry": entry}
+    return {"user": user, "at": now, "entry": entry}
 
 
 def _threshold_words(release: Release) -> str | None:
