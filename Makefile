@@ -49,7 +49,7 @@ test-oldest: $(OLD_STAMP)
 
 # Regenerate both lock files from pyproject.toml (newest and lowest allowed versions).
 lock: $(STAMP)
-	$(COMPILE) -o requirements.lock
+	$(COMPILE) --extra crosscheck -o requirements.lock
 	$(COMPILE) --resolution lowest-direct -o requirements-oldest.lock
 
 lint: $(STAMP)

@@ -592,9 +592,11 @@ def to_risk_list(lists: DataFrame) -> RiskList:
         )
     metadata = json.loads(text)
     frame = lists.orderBy(F.desc_nulls_last("score"), F.asc("id")).toPandas()
-    frame["band"] = pd.Categorical(
-        frame["band"], categories=metadata["bands"]["labels"], ordered=True
-    )
+    from riskmodels.policy import Bands
+
+    # the list's band categories: each band and each run of bands a range can span
+    bands = Bands(cuts=metadata["bands"]["cuts"], labels=metadata["bands"]["labels"])
+    frame["band"] = pd.Categorical(frame["band"], categories=bands.span_labels(), ordered=True)
     frame["status"] = pd.Categorical(frame["status"], categories=list(STATUSES))
     frame["rank"] = frame["rank"].astype("Int64")
     text_dtype = pd.StringDtype("pyarrow")
