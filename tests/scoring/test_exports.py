@@ -594,3 +594,36 @@ def test_a_list_scored_with_split_by_splits_every_export_by_default(tmp_path):
     assert part.split_by is None  # each part is one place's whole list
     rl.to_excel(tmp_path / "l.xlsx")
     assert pd.ExcelFile(tmp_path / "l.xlsx").sheet_names[:2] == ["HMP Alpha", "HMP Beta"]
+
+
+def test_every_export_carries_each_persons_range(risk_list, tmp_path):
+    # score_low <= score <= score_high on the list itself, then in each export as a reader
+    # (the CSV rounds every probability to CSV_SCORE_DECIMALS places)
+    # (Excel, CSV, HTML) or a program (Parquet) receives it
+    import openpyxl
+
+    f = risk_list.frame
+    scored = f["score"].notna()
+    assert scored.any() and not f.loc[scored, ["score_low", "score_high"]].isna().any().any()
+    assert (f.loc[scored, "score_low"] <= f.loc[scored, "score"]).all()
+    assert (f.loc[scored, "score"] <= f.loc[scored, "score_high"]).all()
+    top = f.index[scored][0]
+
+    risk_list.to_excel(tmp_path / "list.xlsx")
+    ws = openpyxl.load_workbook(tmp_path / "list.xlsx")["Risk list"]
+    header = [c.value for c in ws[1]]
+    for col in ("score", "score_low", "score_high"):
+        cell = ws.cell(row=2 + top, column=header.index(col) + 1)
+        assert cell.value == pytest.approx(f.loc[top, col]) and "%" in cell.number_format
+
+    risk_list.to_csv(tmp_path / "list.csv")
+    csv = pd.read_csv(tmp_path / "list.csv")
+    assert csv.loc[top, "score_low"] == pytest.approx(f.loc[top, "score_low"], abs=1e-4)
+    assert csv.loc[top, "score_high"] == pytest.approx(f.loc[top, "score_high"], abs=1e-4)
+
+    risk_list.to_parquet(tmp_path / "list.parquet")
+    back = RiskList.from_parquet(tmp_path / "list.parquet").frame
+    np.testing.assert_array_equal(back["score_low"], f["score_low"])
+
+    page = risk_list.to_html()
+    assert "score_low" in page and "score_high" in page
