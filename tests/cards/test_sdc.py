@@ -153,3 +153,30 @@ def test_gate_reasons_do_not_quote_small_counts(fitted, full_context, fixed_time
     assert all(int(n) >= THRESHOLD for n in small.findall(published))
     assert f"<{THRESHOLD} events" in published
     assert "report" not in card.data["gate"]  # the raw report stays in the release bundle
+
+
+def test_gate_reasons_publish_no_small_count_however_it_is_worded(card, fitted):
+    # Gates record the counts their reasons quote, so a card hides "6 events" and
+    # "6 observed" alike; the regex this replaced knew no "observed" and leaked it.
+    from riskmodels.policy import Policy
+    from riskmodels.policy._gates import redact_counts
+
+    model, evidence, _ = fitted
+    report = Policy.default().check(evidence, model=model, context=card.context)
+    small = {(text, n) for g in report for text, n in g.counts if n < THRESHOLD}
+    assert small, "the data has a group with fewer than 10 events; a reason should name it"
+    published = card.with_gates(report)
+    for g in published.data["gate"]["gates"]:
+        for text, _ in small:
+            assert not re.search(rf"(?<![\w.,]){re.escape(text)}(?!\w)", g["reason"]), (
+                g["name"],
+                text,
+            )
+    md, html = published.to_markdown(), published.to_html()
+    for text, _ in small:
+        assert f"| {text}" not in md and f" {text})" not in md and f" {text})" not in html
+    assert "<10 events" in md
+    said = "Black: 8 observed, 40.6 expected; White: 118 observed, 120.2 expected"
+    shown = redact_counts(said, (("8 observed", 8), ("118 observed", 118)), THRESHOLD)
+    assert shown == "Black: <10 observed, 40.6 expected; White: 118 observed, 120.2 expected"
+    assert redact_counts(said, (("8 observed", 8),), 0) == said  # threshold 0: published as is

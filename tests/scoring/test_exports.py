@@ -598,8 +598,8 @@ def test_a_list_scored_with_split_by_splits_every_export_by_default(tmp_path):
 
 def test_every_export_carries_each_persons_range(risk_list, tmp_path):
     # score_low <= score <= score_high on the list itself, then in each export as a reader
-    # (the CSV rounds every probability to CSV_SCORE_DECIMALS places)
-    # (Excel, CSV, HTML) or a program (Parquet) receives it
+    # (Excel, CSV, HTML) or a program (Parquet) receives it; the CSV rounds every
+    # probability to CSV_SCORE_DECIMALS places
     import openpyxl
 
     f = risk_list.frame

@@ -10,7 +10,7 @@ import datetime as dt
 import inspect
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -37,7 +37,14 @@ NAN = math.nan
 
 
 def _gate(
-    name: str, status: str, value: float, bound: str, reason: str, lo: float = NAN, hi: float = NAN
+    name: str,
+    status: str,
+    value: float,
+    bound: str,
+    reason: str,
+    lo: float = NAN,
+    hi: float = NAN,
+    counts: tuple[tuple[str, int], ...] = (),
 ) -> Gate:
     return Gate(
         name=name,
@@ -48,7 +55,14 @@ def _gate(
         hi=float(hi),
         reason=reason,
         waivable=name not in NON_WAIVABLE,
+        counts=counts,
     )
+
+
+def _n(n: int, unit: str) -> tuple[str, tuple[str, int]]:
+    """A count as gate text, and the record of it a published card redacts by."""
+    text = f"{n:,} {unit}" if unit else f"n={n:,}"
+    return text, (text, int(n))
 
 
 def _ci(lo: float, hi: float, confidence: float) -> str:
@@ -152,7 +166,8 @@ RELIABILITY_GATES: tuple[MetricGateSpec, ...] = (
 
 
 def _size_note(r: ReliabilityPolicy, n_ev: int, n_non: int) -> str | None:
-    """Why the evaluation set is too small to trust, or None when it is large enough."""
+    """Why the evaluation set is too small to trust, or None when it is large enough.
+    (The counts it quotes are the evaluation set's, which the card publishes anyway.)"""
     if n_ev >= r.min_events and n_non >= r.min_nonevents:
         return None
     return (
@@ -163,13 +178,15 @@ def _size_note(r: ReliabilityPolicy, n_ev: int, n_non: int) -> str | None:
 
 def _count_gate(name: str, what: str, n: int, need: int) -> Gate:
     enough = n >= need
+    said, count = _n(n, what)
     return _gate(
         name,
         "pass" if enough else "insufficient_evidence",
         n,
         f">= {need:,}",
-        f"{n:,} {what} in the evaluation set"
+        f"{said} in the evaluation set"
         + (f" (at least {need:,})." if enough else f", fewer than the {need:,} needed."),
+        counts=(count,),
     )
 
 
@@ -217,7 +234,9 @@ def _reliability_gates(policy: Policy, evidence: Evidence) -> list[Gate]:
             gates.append(_auc_gain_gate(policy, evidence, small))
     if r.require_net_benefit:
         gates.append(_net_benefit_gate(evidence, small))
-    return gates
+    # the evaluation set's events and non-events, which the count gates and the size
+    # note quote
+    return _quoting(gates, (_n(n_ev, "events")[1], _n(n_non, "non-events")[1]))
 
 
 def net_benefit_at(evidence: Evidence) -> dict[str, tuple[float, float, float]] | None:
@@ -362,7 +381,7 @@ def _adequacy(policy: Policy, audit: FairnessAudit) -> pd.DataFrame:
 
 def _describe(groups: pd.DataFrame, limit: int = 4) -> str:
     parts = [
-        f"{r.attribute}={r.group} (n={int(r.n):,}, {int(r.n_pos):,} events)"
+        f"{r.attribute}={r.group} ({_n(int(r.n), '')[0]}, {_n(int(r.n_pos), 'events')[0]})"
         for r in groups.head(limit).itertuples()
     ]
     more = len(groups) - limit
@@ -594,7 +613,7 @@ def _oe_gate(
     i = int(np.lexsort((np.abs(np.log(np.maximum(ratio, 1e-12))), rank))[-1])
     what = (
         f"Worst group observed/expected events ({where[i]}) {fmt_number(ratio[i])}: "
-        f"{int(observed[i]):,} observed, {expected[i]:,.1f} expected (exact Poisson "
+        f"{_n(int(observed[i]), 'observed')[0]}, {expected[i]:,.1f} expected (exact Poisson "
         f"{confidence:.0%} CI {fmt_number(lo[i])} to {fmt_number(hi[i])})"
     )
     worst = str(status[i])
@@ -750,10 +769,27 @@ def _fairness_gates(policy: Policy, evidence: Evidence) -> list[Gate]:
         ]
     else:
         gaps = [_gap_gate(policy, audit, bg, "fpr"), _gap_gate(policy, audit, bg, "fnr")]
+    gates = [_adequacy_gate(policy, bg), *gaps, *_group_calibration_gates(policy, audit, bg)]
+    return _quoting(gates, _group_counts(bg))
+
+
+def _group_counts(bg: pd.DataFrame) -> tuple[tuple[str, int], ...]:
+    """Every count a fairness gate's reason can quote about a group (``_describe`` and
+    the observed events of the O/E gate), as the words it uses and the value."""
+    counts = []
+    for r in bg.itertuples():
+        n, events = int(r.n), int(r.n_pos)
+        counts += [_n(n, "")[1], _n(events, "events")[1], _n(events, "observed")[1]]
+    return tuple(dict.fromkeys(counts))
+
+
+def _quoting(gates: list[Gate], counts: tuple[tuple[str, int], ...]) -> list[Gate]:
+    """The gates with ``counts`` recorded, each gate keeping those its reason states."""
     return [
-        _adequacy_gate(policy, bg),
-        *gaps,
-        *_group_calibration_gates(policy, audit, bg),
+        replace(
+            g, counts=tuple(dict.fromkeys((*g.counts, *(c for c in counts if c[0] in g.reason))))
+        )
+        for g in gates
     ]
 
 

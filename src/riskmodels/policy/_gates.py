@@ -6,6 +6,7 @@ import html
 import json
 import math
 import os
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -16,7 +17,7 @@ from riskmodels._io import atomic_write_text
 from riskmodels._json import finite_or_none
 from riskmodels.errors import PolicyError
 
-__all__ = ["GATE_STATUSES", "NON_WAIVABLE", "Gate", "GateReport", "fmt_number"]
+__all__ = ["GATE_STATUSES", "NON_WAIVABLE", "Gate", "GateReport", "fmt_number", "redact_counts"]
 
 #: Statuses of a gate, from best to worst. ``warn`` needs a waiver with a reason;
 #: ``fail`` and ``insufficient_evidence`` block approval unless waived.
@@ -31,6 +32,33 @@ _SCHEMA = "riskmodels.policy.GateReport/1"
 
 def _unnum(x: Any) -> float:
     return math.nan if x is None else float(x)
+
+
+_NUMBER = re.compile(r"\d[\d,]*")
+
+
+def redact_counts(text: str, counts: tuple[tuple[str, int], ...], threshold: int) -> str:
+    """``text`` with every quoted count below ``threshold`` shown as ``<threshold``.
+
+    Structured, not guessed: ``counts`` names each count the text quotes, as the words
+    that state it (e.g. ``"8 observed"``) and its value, so a count is hidden however it is
+    worded and a number that is not a count (a bound, a ratio) is never touched.
+
+    Examples
+    --------
+    >>> text = "Black: 8 observed, 40.6 expected; White: 118 observed, 120.2 expected"
+    >>> redact_counts(text, (("8 observed", 8), ("118 observed", 118)), 10)
+    'Black: <10 observed, 40.6 expected; White: 118 observed, 120.2 expected'
+    """
+    if threshold <= 0:
+        return text
+    for fragment, value in counts:
+        if value < threshold:
+            hidden = _NUMBER.sub(f"<{threshold}", fragment, count=1)
+            # whole words only: "8 observed" must not match inside "118 observed"
+            pattern = rf"(?<![\w.,]){re.escape(fragment)}(?!\w)"
+            text = re.sub(pattern, lambda _m, h=hidden: h, text)
+    return text
 
 
 @dataclass(frozen=True)
@@ -53,6 +81,10 @@ class Gate:
         One sentence saying why the gate has this status.
     waivable : bool
         False for gates no waiver can lift (see ``NON_WAIVABLE``).
+    counts : tuple of (str, int)
+        Each count of people or events the reason quotes: its words as they appear in
+        ``reason`` and its value, so that a published card can hide small ones
+        (:meth:`published_reason`).
     """
 
     name: str
@@ -63,6 +95,7 @@ class Gate:
     hi: float
     reason: str
     waivable: bool = True
+    counts: tuple[tuple[str, int], ...] = ()
 
     def __post_init__(self) -> None:
         if self.status not in GATE_STATUSES:
@@ -84,7 +117,13 @@ class Gate:
         d = dict(d)
         for k in ("value", "lo", "hi"):
             d[k] = _unnum(d[k])
+        d["counts"] = tuple((str(text), int(n)) for text, n in d.get("counts", ()))
         return cls(**d)
+
+    def published_reason(self, threshold: int) -> str:
+        """The reason with every quoted count below ``threshold`` shown as ``<threshold``
+        (statistical disclosure control for published cards)."""
+        return redact_counts(self.reason, self.counts, threshold)
 
 
 def fmt_number(x: float | None) -> str:
