@@ -107,13 +107,26 @@ def one_line(err: BaseException) -> str:
     return f"{type(err).__name__}: {cli_hint(text)}"
 
 
+def _typer_reports() -> tuple[type[BaseException], ...]:
+    """The exceptions typer reports itself (usage errors, --help, exits). Typer 0.29
+    vendors click and raises its own TyperException; earlier typer raises the installed
+    click's ClickException, Exit and Abort (typer.Exit and typer.Abort are click's)."""
+    own = [typer.Exit, typer.Abort, getattr(typer, "TyperException", None)]
+    click = getattr(typer.core, "click", None)  # the click typer itself uses, if any
+    own.append(getattr(click, "ClickException", None))
+    return tuple(dict.fromkeys(c for c in own if c is not None))
+
+
+_TYPER_REPORTS = _typer_reports()
+
+
 class _Group(typer.core.TyperGroup):
     """The app's command group: turns every error a command raises into one line."""
 
     def invoke(self, ctx: typer.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (typer.TyperException, typer.Exit, typer.Abort):
+        except _TYPER_REPORTS:
             raise  # usage errors, --help, exits: typer reports those itself
         except RiskModelsError as err:
             _report(ctx, err, EXIT_USER)

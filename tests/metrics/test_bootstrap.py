@@ -157,7 +157,15 @@ def test_chunking_does_not_change_results(monkeypatch):
     y = rng.binomial(1, p)
     whole = performance_report(y, p, threshold=0.5, n_boot=300, random_state=5)
     monkeypatch.setattr(bootstrap, "CHUNK_ELEMENTS", 3 * 2 * 500)  # chunks of ~3 replicates
-    assert performance_report(y, p, threshold=0.5, n_boot=300, random_state=5) == whole
+    chunked = performance_report(y, p, threshold=0.5, n_boot=300, random_state=5)
+    # the same replicates; only the last bit may differ, where the calibration fit's
+    # vectorised sums run over blocks of another shape (seen under numpy 1.26)
+    assert chunked.metrics.keys() == whole.metrics.keys()
+    for name, est in whole.metrics.items():
+        got = chunked.metrics[name]
+        assert (got.n, got.status) == (est.n, est.status), name
+        for a, b in ((got.value, est.value), (got.lo, est.lo), (got.hi, est.hi)):
+            assert a == pytest.approx(b, rel=1e-12, abs=1e-15, nan_ok=True), name
 
 
 def test_percentile_interval_drops_undefined_replicates_within_tolerance():
