@@ -5,39 +5,18 @@ from __future__ import annotations
 
 import json
 import shutil
-from inspect import signature
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
-from typer.testing import CliRunner
 
+from cli_runner import runner
 from riskmodels._pipeline import load_pipeline
 from riskmodels.cli import app
 from riskmodels.errors import SchemaError
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-
-
-class _Runner(CliRunner):
-    """stderr apart from stdout, and ``output`` both, under every click we support:
-    click 8.2+ does this itself; click 8.1 (under the oldest typer) needs
-    ``mix_stderr=False``, an argument 8.2 removed, and then ``output`` is stdout alone."""
-
-    OLD = "mix_stderr" in signature(CliRunner.__init__).parameters
-
-    def __init__(self, **kw):
-        super().__init__(**kw, **({"mix_stderr": False} if self.OLD else {}))
-
-    def invoke(self, *args, **kw):
-        res = super().invoke(*args, **kw)
-        if self.OLD:
-            res.stdout_bytes += res.stderr_bytes  # what click 8.2 calls output
-        return res
-
-
-runner = _Runner(env={"COLUMNS": "240"})
 
 
 @pytest.fixture
