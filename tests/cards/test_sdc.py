@@ -180,3 +180,23 @@ def test_gate_reasons_publish_no_small_count_however_it_is_worded(card, fitted):
     shown = redact_counts(said, (("8 observed", 8), ("118 observed", 118)), THRESHOLD)
     assert shown == "Black: <10 observed, 40.6 expected; White: 118 observed, 120.2 expected"
     assert redact_counts(said, (("8 observed", 8),), 0) == said  # threshold 0: published as is
+
+
+def test_a_data_quality_finding_records_the_counts_it_quotes():
+    # the card redacts a finding's counts from its record, not by reading its words
+    import numpy as np
+
+    import riskmodels as rm
+    from riskmodels.data import check_quality
+    from riskmodels.policy._gates import redact_counts
+
+    frame, spec = rm.datasets.make_prison_incidents(n_people=300, months=2, seed=3)
+    y = np.zeros(len(frame), dtype=int)
+    y[:7] = 1  # 7 events: a serious finding, allowed here so that it is reported
+    frame[spec.target] = y
+    report = check_quality(frame, spec, allow=("too_few_events",))
+    (issue,) = [i for i in report.issues if i["kind"] == "too_few_events"]
+    assert ["7 events", 7] in issue["counts"] and "7 events" in issue["detail"]
+    shown = redact_counts(issue["detail"], tuple(map(tuple, issue["counts"])), THRESHOLD)
+    assert "<10 events" in shown and "7 events" not in shown
+    assert f"{len(frame) - 7:,} non-events" in shown  # large counts stay

@@ -49,7 +49,9 @@ class DataQualityReport:
     target_counts : dict[str, int]
     issues : list[dict]
         Each issue: ``kind`` (``single_class``, ``too_few_events``, ``leakage``,
-        ``constant``, ``high_missingness``), ``column``, ``detail``, ``serious``.
+        ``constant``, ``high_missingness``), ``column``, ``detail``, ``serious``, and
+        for a detail that quotes counts, ``counts``: ``[words, value]`` pairs, so that a
+        published card can hide the small ones.
     """
 
     n_rows: int
@@ -174,14 +176,19 @@ def check_quality(
         )
     few = len(counts) == 2 and min(counts.values()) < MIN_CLASS_ROWS
     if few:
+        events, nonevents = counts.get("1", 0), counts.get("0", 0)
+        quoted = [[f"{events:,} events", events], [f"{nonevents:,} non-events", nonevents]]
         issues.append(
             {
                 "kind": "too_few_events",
                 "column": spec.target,
-                "detail": f"only {counts.get('1', 0):,} events and {counts.get('0', 0):,} "
-                f"non-events: too few to fit a model (at least {MIN_CLASS_ROWS} of each), "
-                "and far too few to judge one (the policy asks for 100 of each)",
+                "detail": f"only {quoted[0][0]} and {quoted[1][0]}: too few to fit a model "
+                f"(at least {MIN_CLASS_ROWS} of each), and far too few to judge one (the "
+                "policy asks for 100 of each)",
                 "serious": "too_few_events" not in allow,
+                # the counts the detail quotes (words, value): a published card hides
+                # those below its disclosure threshold
+                "counts": quoted,
             }
         )
     judge_leakage = len(counts) == 2 and min(counts.values()) >= MIN_LEAKAGE_EVENTS

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from riskmodels.cards._sdc import redact_small_counts
 from riskmodels.cards.sections._inputs import CardInputs
 from riskmodels.cards.sections._values import num, opt_int
 from riskmodels.modeling._presets import describe_preprocessing
+from riskmodels.policy._gates import redact_counts
 
 __all__ = ["build"]
 
@@ -69,7 +69,12 @@ def build(inputs: CardInputs, sdc: int) -> dict[str, Any]:
             "quality_issues": [
                 {
                     "column": i.get("column"),
-                    "detail": redact_small_counts(str(i.get("detail", "")), sdc),
+                    # structured: the counts the finding records it quotes
+                    "detail": redact_counts(
+                        str(i.get("detail", "")),
+                        tuple((str(w), int(n)) for w, n in i.get("counts", ())),
+                        sdc,
+                    ),
                     "serious": bool(i.get("serious", False)),
                 }
                 for i in (quality.issues if quality is not None else [])
