@@ -51,6 +51,11 @@ __all__ = ["VennAbers", "venn_abers"]
 #: Scores are pooled to this many decimal places (0.1 percentage point): fine enough for
 #: a score read as a percentage, coarse enough that the table stays small.
 DECIMALS = 3
+#: How a range is made, in words (recorded with the tables and on every list).
+METHOD = (
+    "inductive Venn-Abers (isotonic) with a bootstrap interval of the isotonic calibration "
+    "curve; scores rounded"
+)
 #: The bootstrap of the calibration curve pools the scores into at most this many groups
 #: of about equal size (each replicate's table is GROUPS + 1 squared).
 GROUPS = 200
@@ -101,6 +106,16 @@ class VennAbers:
     confidence: float = 0.95
     n_boot: int = 0
 
+    def _look_up(self, s: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Where each score falls on the grid: known (not NaN), its gap index, the grid
+        index nearest at or above it, and whether it equals that grid value."""
+        q = np.round(s, self.decimals)
+        known = ~np.isnan(q)
+        pos = np.searchsorted(self.grid, np.where(known, q, 0.0), side="left")
+        at = np.minimum(pos, self.grid.size - 1)
+        tied = (pos < self.grid.size) & (self.grid[at] == q)
+        return known, pos, at, tied
+
     def bounds(self, scores: Any) -> tuple[np.ndarray, np.ndarray]:
         """The Venn-Abers pair ``(p0, p1)`` of each score (NaN where the score is NaN).
 
@@ -113,14 +128,7 @@ class VennAbers:
         >>> bool(np.all(p0 <= p1)), bool(np.all(p1 - p0 < 0.1))
         (True, True)
         """
-        s = np.asarray(scores, dtype=float)
-        q = np.round(s, self.decimals)
-        known = ~np.isnan(q)
-        pos = np.searchsorted(self.grid, np.where(known, q, 0.0), side="left")
-        k = self.grid.size
-        tied = pos < k
-        tied[tied] = self.grid[pos[tied]] == q[tied]
-        at = np.minimum(pos, k - 1)
+        known, pos, at, tied = self._look_up(np.asarray(scores, dtype=float))
         p0 = np.where(tied, self.p0_tie[at], self.p0_gap[pos])
         p1 = np.where(tied, self.p1_tie[at], self.p1_gap[pos])
         return np.where(known, p0, np.nan), np.where(known, p1, np.nan)
@@ -153,12 +161,7 @@ class VennAbers:
         if self.ci_low is None or self.ci_high is None:
             return low, high
         # a score between two grid values takes the wider of its neighbours' intervals
-        q = np.round(s, self.decimals)
-        known = ~np.isnan(q)
-        pos = np.searchsorted(self.grid, np.where(known, q, 0.0), side="left")
-        k = self.grid.size
-        right = np.minimum(pos, k - 1)
-        tied = self.grid[right] == q
+        known, pos, right, tied = self._look_up(s)
         left = np.where(tied, right, np.maximum(pos - 1, 0))
         ci_lo = np.fmin(self.ci_low[left], self.ci_low[right])
         ci_hi = np.fmax(self.ci_high[left], self.ci_high[right])
@@ -196,8 +199,7 @@ class VennAbers:
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form (lists of floats; a NaN bound as null)."""
         return {
-            "method": "inductive Venn-Abers (isotonic) with a bootstrap interval of the "
-            "isotonic calibration curve; scores rounded",
+            "method": METHOD,
             "decimals": self.decimals,
             "n": self.n,
             "n_events": self.n_events,

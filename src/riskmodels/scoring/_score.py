@@ -21,6 +21,7 @@ from riskmodels._io import sha256_file
 from riskmodels._progress import Step, step
 from riskmodels.data._profile import DRIFT_STATUSES, BatchCounts, TrainingProfile, judge_drift
 from riskmodels.errors import PolicyViolation, Problem, RiskModelsError, SchemaError
+from riskmodels.metrics._venn_abers import METHOD as VA_METHOD
 from riskmodels.release import Release, load_release
 from riskmodels.scoring._audit_log import append_entry, resolve_audit_log, verify_audit_log
 from riskmodels.scoring._risklist import DECISION_COLUMNS, STATUSES, RiskList
@@ -829,11 +830,8 @@ def _list_metadata(
             "cuts": policy.bands.resolve(threshold),
             "labels": list(policy.bands.labels),
         },
-        "ranges": (
-            None
-            if getattr(release.evidence, "venn_abers", None) is None
-            else release.evidence.venn_abers.to_dict()["method"]
-        ),
+        # the method in words (not the tables: to_dict would copy them all for one string)
+        "ranges": None if getattr(release.evidence, "venn_abers", None) is None else VA_METHOD,
         "explained": explain,
         "reasons": (
             f"up to {REASONS} features that raise the person's score most (SHAP values of "
